@@ -1,0 +1,42 @@
+/**
+ * `@proto/atom`: the ProtoBase kernel. Atoms and pointers, the codec, object spaces,
+ * databases and ACID transactions with snapshot reads, optimistic commits, rebase on
+ * conflict-free concurrency, group commit and time travel, over the storage contract in
+ * `@proto/atom/storage`.
+ */
+export {
+  Atom,
+  AtomRef,
+  type AtomDecoder,
+  type AtomLoader,
+  type AtomSlot,
+  pointerOf,
+  registerAtomType,
+  resolveSlot,
+  sameAtom,
+} from './atom.js';
+export { type BeginOptions, Database, type TransactOptions } from './database.js';
+export {
+  CodecError,
+  hasReason,
+  isConflict,
+  isProtoError,
+  ProtoError,
+  type ProtoErrorOptions,
+  type ProtoErrorReason,
+  StorageError,
+  TransactionError,
+} from './errors.js';
+export { ObjectSpace, type ObjectSpaceOptions, type SpaceStats } from './space.js';
+export type { AtomPointer, StorageBackend, StorageCapabilities } from './storage/backend.js';
+export {
+  bindScope,
+  type Derivation,
+  derivation,
+  derivationOf,
+  isTrackable,
+  type ReadScope,
+  type Trackable,
+} from './track.js';
+export { type CommitInfo, Transaction } from './transaction.js';
+export { valuesEqual } from './values.js';

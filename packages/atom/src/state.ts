@@ -1,0 +1,161 @@
+/**
+ * The kernel's own atoms: how a space's committed state is laid out in storage.
+ *
+ * The backend's root pointer names a `CommitRecord` (sequence, time, the current
+ * `SpaceState` and a bounded list of earlier states for time travel). A `SpaceState` maps
+ * database names to `DatabaseState`s, which map root names to `RootCell`s holding the root
+ * values. Each level is its own atom, so a commit that changes one root rewrites one cell, one
+ * database state, the space state and the commit record, and shares everything else.
+ */
+import { Atom, AtomRef, type AtomSlot, registerAtomType, resolveSlot } from './atom.js';
+import { StorageError } from './errors.js';
+
+/** One named root's value. */
+export class RootCell extends Atom {
+  static readonly typeName = 'proto.root';
+  constructor(readonly value: unknown) {
+    super();
+  }
+  get atomType(): string {
+    return RootCell.typeName;
+  }
+  toPayload(): unknown {
+    return { value: this.value };
+  }
+}
+
+function entriesToPayload<T>(map: ReadonlyMap<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [key, value] of map) {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function slotsFromPayload<T extends Atom>(payload: unknown, field: string, type: string): Map<string, AtomSlot<T>> {
+  const source = (payload as Record<string, unknown> | null)?.[field];
+  if (typeof source !== 'object' || source === null) throw malformed(type);
+  const map = new Map<string, AtomSlot<T>>();
+  for (const [key, value] of Object.entries(source)) {
+    if (!(value instanceof AtomRef) && !(value instanceof Atom)) throw malformed(type);
+    map.set(key, value as AtomSlot<T>);
+  }
+  return map;
+}
+
+function malformed(type: string): StorageError {
+  return new StorageError({
+    layer: 'atom',
+    reason: 'corrupt',
+    message: `a stored ${type} atom is malformed; the location is damaged or was not written by ProtoBase`,
+  });
+}
+
+/** The roots of one database. */
+export class DatabaseState extends Atom {
+  static readonly typeName = 'proto.database';
+  constructor(readonly roots: ReadonlyMap<string, AtomSlot<RootCell>>) {
+    super();
+  }
+  get atomType(): string {
+    return DatabaseState.typeName;
+  }
+  toPayload(): unknown {
+    return { roots: entriesToPayload(this.roots) };
+  }
+  override *childAtoms(): Iterable<Atom | AtomRef> {
+    yield* this.roots.values();
+  }
+  cell(name: string): RootCell | undefined {
+    const slot = this.roots.get(name);
+    return slot === undefined ? undefined : resolveSlot(slot);
+  }
+}
+
+/** The databases of a space. */
+export class SpaceState extends Atom {
+  static readonly typeName = 'proto.space';
+  static readonly empty = new SpaceState(new Map());
+  constructor(readonly databases: ReadonlyMap<string, AtomSlot<DatabaseState>>) {
+    super();
+  }
+  get atomType(): string {
+    return SpaceState.typeName;
+  }
+  toPayload(): unknown {
+    return { databases: entriesToPayload(this.databases) };
+  }
+  override *childAtoms(): Iterable<Atom | AtomRef> {
+    yield* this.databases.values();
+  }
+  database(name: string): DatabaseState | undefined {
+    const slot = this.databases.get(name);
+    return slot === undefined ? undefined : resolveSlot(slot);
+  }
+}
+
+/** An earlier committed state kept for time travel. */
+export interface HistoryEntry {
+  readonly sequence: number;
+  readonly timestamp: number;
+  readonly state: AtomSlot<SpaceState>;
+}
+
+/** What the backend's root points to: the current state and the history kept. */
+export class CommitRecord extends Atom {
+  static readonly typeName = 'proto.commit';
+  static readonly format = 1;
+  constructor(
+    readonly sequence: number,
+    readonly timestamp: number,
+    readonly state: AtomSlot<SpaceState>,
+    /** Newest first. */
+    readonly history: readonly HistoryEntry[],
+  ) {
+    super();
+  }
+  get atomType(): string {
+    return CommitRecord.typeName;
+  }
+  toPayload(): unknown {
+    return {
+      format: CommitRecord.format,
+      sequence: this.sequence,
+      timestamp: this.timestamp,
+      state: this.state,
+      history: this.history.map((h) => [h.sequence, h.timestamp, h.state]),
+    };
+  }
+  override *childAtoms(): Iterable<Atom | AtomRef> {
+    yield this.state;
+    for (const h of this.history) yield h.state;
+  }
+}
+
+registerAtomType(RootCell.typeName, (payload) => {
+  if (typeof payload !== 'object' || payload === null || !('value' in payload)) throw malformed('root');
+  return new RootCell((payload as { value: unknown }).value);
+});
+registerAtomType(DatabaseState.typeName, (payload) => new DatabaseState(slotsFromPayload(payload, 'roots', 'database')));
+registerAtomType(SpaceState.typeName, (payload) => new SpaceState(slotsFromPayload(payload, 'databases', 'space')));
+registerAtomType(CommitRecord.typeName, (payload) => {
+  const p = payload as Record<string, unknown> | null;
+  if (
+    typeof p !== 'object' ||
+    p === null ||
+    p.format !== CommitRecord.format ||
+    typeof p.sequence !== 'number' ||
+    typeof p.timestamp !== 'number' ||
+    !(p.state instanceof AtomRef) ||
+    !Array.isArray(p.history)
+  ) {
+    throw malformed('commit');
+  }
+  const history = (p.history as unknown[]).map((h): HistoryEntry => {
+    if (!Array.isArray(h) || typeof h[0] !== 'number' || typeof h[1] !== 'number' || !(h[2] instanceof AtomRef)) {
+      throw malformed('commit');
+    }
+    return { sequence: h[0], timestamp: h[1], state: h[2] as AtomRef<SpaceState> };
+  });
+  return new CommitRecord(p.sequence, p.timestamp, p.state as AtomRef<SpaceState>, history);
+});

@@ -1,0 +1,13 @@
+/**
+ * `@proto/atom/storage`: the storage contract for backend authors, and the kernel's guard.
+ */
+export type {
+  AtomPointer,
+  ReclaimOptions,
+  ReclaimProgress,
+  ReclaimReport,
+  StorageBackend,
+  StorageCapabilities,
+} from './storage/backend.js';
+export { guardBackend, isGuarded } from './storage/guard.js';
+export { StorageError, isProtoError, hasReason } from './errors.js';

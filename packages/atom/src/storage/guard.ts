@@ -1,0 +1,164 @@
+/**
+ * The lifecycle guard the kernel wraps around every backend: it enforces "open once, no use
+ * after close", makes `close()` idempotent and waits for work in flight, checks what the
+ * backend returns, and turns stray exceptions into typed `StorageError`s.
+ */
+import { isProtoError, StorageError } from '../errors.js';
+import type { AtomPointer, ReclaimOptions, ReclaimReport, StorageBackend, StorageCapabilities } from './backend.js';
+
+const GUARDED = Symbol.for('@proto/storage-guarded');
+
+function layerOf(backend: StorageBackend): string {
+  return `storage:${backend.name}`;
+}
+
+function wrap(backend: StorageBackend, operation: string, error: unknown): unknown {
+  if (isProtoError(error)) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  return new StorageError({
+    layer: layerOf(backend),
+    reason: 'io',
+    message: `${operation} failed: ${error instanceof Error ? error.message : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`,
+    cause: error,
+    retryable: code === 'EAGAIN' || code === 'EBUSY',
+  });
+}
+
+function checkPointer(backend: StorageBackend, pointer: unknown): AtomPointer {
+  if (typeof pointer !== 'string' || pointer.length === 0 || pointer.length > 255) {
+    throw new StorageError({
+      layer: 'atom',
+      reason: 'invalid-argument',
+      message: `backend ${backend.name} used an invalid pointer ${JSON.stringify(pointer)}; pointers are non-empty strings of at most 255 characters`,
+    });
+  }
+  return pointer;
+}
+
+/** True when `backend` is already wrapped by `guardBackend`. */
+export function isGuarded(backend: StorageBackend): boolean {
+  return (backend as unknown as Record<symbol, unknown>)[GUARDED] === true;
+}
+
+/**
+ * Wraps a backend so that every call after `close()` rejects with reason `closed`, `close()`
+ * waits for calls in flight and can be called any number of times, pointers passed in are
+ * checked, and non-ProtoBase exceptions become `StorageError` with reason `io`.
+ * Wrapping an already guarded backend returns it unchanged.
+ */
+export function guardBackend(backend: StorageBackend): StorageBackend {
+  if (isGuarded(backend)) return backend;
+  let closing: Promise<void> | undefined;
+  const inFlight = new Set<Promise<unknown>>();
+
+  const closedError = (operation: string) =>
+    new StorageError({
+      layer: layerOf(backend),
+      reason: 'closed',
+      message: `${operation} called after close(); open the location again`,
+    });
+
+  function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    if (closing !== undefined) return Promise.reject(closedError(operation));
+    let promise: Promise<T>;
+    try {
+      promise = body();
+    } catch (error) {
+      return Promise.reject(wrap(backend, operation, error));
+    }
+    const tracked = promise.then(
+      (value) => value,
+      (error: unknown) => {
+        throw wrap(backend, operation, error);
+      },
+    );
+    inFlight.add(tracked);
+    const forget = () => inFlight.delete(tracked);
+    tracked.then(forget, forget);
+    return tracked;
+  }
+
+  const capabilities: StorageCapabilities = Object.freeze({ ...backend.capabilities });
+  const guarded: StorageBackend = {
+    name: backend.name,
+    capabilities,
+    writeAtoms(atoms) {
+      return run('writeAtoms', async () => {
+        if (!Array.isArray(atoms)) throw invalid('writeAtoms expects an array of Uint8Array');
+        for (const atom of atoms) {
+          if (!(atom instanceof Uint8Array)) throw invalid('writeAtoms expects an array of Uint8Array');
+          if (atom.byteLength > capabilities.maxAtomBytes) {
+            throw new StorageError({
+              layer: layerOf(backend),
+              reason: 'too-large',
+              message: `atom of ${atom.byteLength} bytes exceeds this backend's maximum of ${capabilities.maxAtomBytes}; split the value into smaller atoms (use a collection)`,
+            });
+          }
+        }
+        if (atoms.length === 0) return [];
+        const pointers = await backend.writeAtoms(atoms);
+        if (pointers.length !== atoms.length) {
+          throw new StorageError({
+            layer: layerOf(backend),
+            reason: 'io',
+            message: `writeAtoms returned ${pointers.length} pointers for ${atoms.length} atoms`,
+          });
+        }
+        for (const pointer of pointers) checkPointer(backend, pointer);
+        return pointers;
+      });
+    },
+    readAtom(pointer) {
+      return run('readAtom', () => backend.readAtom(checkPointer(backend, pointer)));
+    },
+    readRoot() {
+      return run('readRoot', () => backend.readRoot());
+    },
+    compareAndSetRoot(expected, next) {
+      return run('compareAndSetRoot', () => {
+        if (expected !== null) checkPointer(backend, expected);
+        return backend.compareAndSetRoot(expected, checkPointer(backend, next));
+      });
+    },
+    close() {
+      if (closing === undefined) {
+        closing = (async () => {
+          await Promise.allSettled([...inFlight]);
+          try {
+            await backend.close();
+          } catch (error) {
+            throw wrap(backend, 'close', error);
+          }
+        })();
+      }
+      return closing;
+    },
+  };
+  if (capabilities.syncReads) {
+    if (typeof backend.readAtomSync !== 'function') {
+      throw invalid(`backend ${backend.name} declares syncReads but has no readAtomSync`);
+    }
+    const readSync = backend.readAtomSync.bind(backend);
+    guarded.readAtomSync = (pointer) => {
+      if (closing !== undefined) throw closedError('readAtomSync');
+      try {
+        return readSync(checkPointer(backend, pointer));
+      } catch (error) {
+        throw wrap(backend, 'readAtomSync', error);
+      }
+    };
+  }
+  if (capabilities.reclaim) {
+    if (typeof backend.reclaim !== 'function') {
+      throw invalid(`backend ${backend.name} declares reclaim but has no reclaim()`);
+    }
+    const reclaim = backend.reclaim.bind(backend);
+    guarded.reclaim = (options?: ReclaimOptions): Promise<ReclaimReport> => run('reclaim', () => reclaim(options));
+  }
+  Object.defineProperty(guarded, GUARDED, { value: true });
+  return guarded;
+}
+
+function invalid(message: string): StorageError {
+  return new StorageError({ layer: 'atom', reason: 'invalid-argument', message });
+}

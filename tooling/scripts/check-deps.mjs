@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+/**
+ * The repo check: fails when a package depends on one it must not (the arrows in the design:
+ * everything points down towards @proto/atom) or imports another package's internals (a deep
+ * path its `exports` map does not offer, or a relative path that leaves the package).
+ * Run by `pnpm test` and `pnpm lint`.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Allowed @proto/* edges per package: runtime (dependencies + peers) and test-only (dev). */
+const ALLOWED = {
+  '@proto/atom': { runtime: [], dev: ['@proto/storage-memory'] },
+  '@proto/storage-memory': { runtime: ['@proto/atom'], dev: ['@proto/storage-conformance'] },
+  '@proto/storage-wal': { runtime: ['@proto/atom'], dev: ['@proto/storage-conformance'] },
+  '@proto/storage-sqlite': { runtime: ['@proto/atom'], dev: ['@proto/storage-conformance'] },
+  '@proto/storage-postgres': { runtime: ['@proto/atom'], dev: ['@proto/storage-conformance'] },
+  '@proto/storage-conformance': { runtime: ['@proto/atom'], dev: ['@proto/storage-memory'] },
+  '@proto/collections': { runtime: ['@proto/atom'], dev: ['@proto/storage-memory'] },
+  '@proto/query': { runtime: ['@proto/atom', '@proto/collections'], dev: ['@proto/storage-memory'] },
+  '@proto/vector': {
+    runtime: ['@proto/atom', '@proto/collections', '@proto/query'],
+    dev: ['@proto/storage-memory'],
+  },
+};
+/** Packages that exchange objects with the kernel must take it as a peer (one kernel per tree). */
+const PEER_ONLY = new Set(['@proto/atom']);
+
+const problems = [];
+const workspaces = [];
+for (const group of ['packages', 'apps', 'tooling']) {
+  const dir = join(root, group);
+  for (const name of readdirSync(dir)) {
+    const pkgDir = join(dir, name);
+    try {
+      workspaces.push({ dir: pkgDir, group, pkg: JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) });
+    } catch {
+      // not a package
+    }
+  }
+}
+// The root's devDependencies serve tests that cannot declare a workspace cycle (atom ⇄ storage-memory).
+const rootDev = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies ?? {};
+const byName = new Map(workspaces.map((w) => [w.pkg.name, w]));
+
+for (const { dir, group, pkg } of workspaces) {
+  const where = relative(root, dir);
+  const runtime = { ...pkg.dependencies, ...pkg.peerDependencies };
+  const dev = pkg.devDependencies ?? {};
+  const declared = new Set([...Object.keys(runtime), ...Object.keys(dev)]);
+  if (group === 'packages') {
+    const rules = ALLOWED[pkg.name];
+    if (rules === undefined) {
+      problems.push(`${where}: ${pkg.name} has no entry in the dependency rules (tooling/scripts/check-deps.mjs)`);
+      continue;
+    }
+    for (const dep of Object.keys(runtime).filter((d) => d.startsWith('@proto/'))) {
+      if (!rules.runtime.includes(dep)) problems.push(`${where}: ${pkg.name} must not depend on ${dep}`);
+      if (PEER_ONLY.has(dep) && !(pkg.peerDependencies && dep in pkg.peerDependencies)) {
+        problems.push(`${where}: ${pkg.name} must take ${dep} as a peer dependency`);
+      }
+    }
+    for (const dep of Object.keys(dev).filter((d) => d.startsWith('@proto/'))) {
+      if (!rules.runtime.includes(dep) && !rules.dev.includes(dep)) {
+        problems.push(`${where}: ${pkg.name} must not depend on ${dep}, even for tests`);
+      }
+    }
+  }
+  for (const file of sourceFiles(dir)) {
+    const text = readFileSync(file, 'utf8');
+    const rel = relative(root, file);
+    for (const match of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)) {
+      const spec = match[1];
+      if (spec.startsWith('.')) {
+        const target = resolve(dirname(file), spec);
+        if (relative(dir, target).startsWith('..') && !isSharedTooling(target)) {
+          problems.push(`${rel}: relative import '${spec}' leaves its package; import the other package by name`);
+        }
+        continue;
+      }
+      const m = /^(@proto\/[^/]+)(\/.*)?$/.exec(spec);
+      if (m === null) continue;
+      const [, dep, sub] = m;
+      if (dep === pkg.name) continue;
+      const testOnly = rel.includes('/test/') && ALLOWED[pkg.name]?.dev.includes(dep) && dep in rootDev;
+      if (!declared.has(dep) && group === 'packages' && !testOnly) {
+        problems.push(`${rel}: imports ${dep}, which ${pkg.name} does not declare`);
+      }
+      const target = byName.get(dep);
+      if (target === undefined) {
+        problems.push(`${rel}: imports ${dep}, which is not a workspace package`);
+        continue;
+      }
+      const exportsMap = target.pkg.exports ?? {};
+      const key = `.${sub ?? ''}`;
+      if (!(key in exportsMap) || exportsMap[key] === null || key.startsWith('./internal')) {
+        problems.push(`${rel}: imports '${spec}', which ${dep} does not export (internals are closed)`);
+      }
+    }
+  }
+}
+
+function isSharedTooling(target) {
+  return relative(join(root, 'tooling'), target).startsWith('..') === false;
+}
+
+function* sourceFiles(dir) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) yield* sourceFiles(path);
+    else if (/\.(ts|mts|js|mjs)$/.test(name) && !name.endsWith('.d.ts')) yield path;
+  }
+}
+
+if (problems.length > 0) {
+  console.error(`repo check: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  process.exit(1);
+}
+console.log(`repo check: ${workspaces.length} workspace packages, dependency arrows and exports respected`);
