@@ -36,7 +36,11 @@ for (const group of ['packages', 'apps', 'tooling']) {
   for (const name of readdirSync(dir)) {
     const pkgDir = join(dir, name);
     try {
-      workspaces.push({ dir: pkgDir, group, pkg: JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) });
+      workspaces.push({
+        dir: pkgDir,
+        group,
+        pkg: JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')),
+      });
     } catch {
       // not a package
     }
@@ -54,7 +58,9 @@ for (const { dir, group, pkg } of workspaces) {
   if (group === 'packages') {
     const rules = ALLOWED[pkg.name];
     if (rules === undefined) {
-      problems.push(`${where}: ${pkg.name} has no entry in the dependency rules (tooling/scripts/check-deps.mjs)`);
+      problems.push(
+        `${where}: ${pkg.name} has no entry in the dependency rules (tooling/scripts/check-deps.mjs)`,
+      );
       continue;
     }
     for (const dep of Object.keys(runtime).filter((d) => d.startsWith('@proto/'))) {
@@ -77,7 +83,9 @@ for (const { dir, group, pkg } of workspaces) {
       if (spec.startsWith('.')) {
         const target = resolve(dirname(file), spec);
         if (relative(dir, target).startsWith('..') && !isSharedTooling(target)) {
-          problems.push(`${rel}: relative import '${spec}' leaves its package; import the other package by name`);
+          problems.push(
+            `${rel}: relative import '${spec}' leaves its package; import the other package by name`,
+          );
         }
         continue;
       }

@@ -1,5 +1,6 @@
 // Scaffolds package.json, tsconfig.json and vitest.config.ts for a package (used once per package).
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+
 const [dir, name, deps = '', peers = '', subpaths = ''] = process.argv.slice(2);
 mkdirSync(`${dir}/src`, { recursive: true });
 mkdirSync(`${dir}/test`, { recursive: true });
@@ -35,8 +36,11 @@ const pkg = {
   ...(Object.keys(peerDependencies).length ? { peerDependencies } : {}),
   ...(Object.keys(devDependencies).length ? { devDependencies } : {}),
 };
-if (!existsSync(`${dir}/package.json`)) writeFileSync(`${dir}/package.json`, `${JSON.stringify(pkg, null, 2)}\n`);
-const refs = [...deps.split(','), ...peers.split(',')].filter(Boolean).map((d) => ({ path: `../${d.replace('@proto/', '')}` }));
+if (!existsSync(`${dir}/package.json`))
+  writeFileSync(`${dir}/package.json`, `${JSON.stringify(pkg, null, 2)}\n`);
+const refs = [...deps.split(','), ...peers.split(',')]
+  .filter(Boolean)
+  .map((d) => ({ path: `../${d.replace('@proto/', '')}` }));
 writeFileSync(
   `${dir}/tsconfig.json`,
   `${JSON.stringify({ extends: '../../tooling/tsconfig/base.json', compilerOptions: { rootDir: 'src', outDir: 'dist' }, include: ['src'], references: refs }, null, 2)}\n`,

@@ -106,7 +106,11 @@ const registry = new Map<string, AtomDecoder>();
  */
 export function registerAtomType(typeName: string, decode: AtomDecoder): void {
   if (typeof typeName !== 'string' || typeName.length === 0) {
-    throw new TransactionError({ layer: 'atom', reason: 'invalid-argument', message: 'atom type names are non-empty strings' });
+    throw new TransactionError({
+      layer: 'atom',
+      reason: 'invalid-argument',
+      message: 'atom type names are non-empty strings',
+    });
   }
   const existing = registry.get(typeName);
   if (existing !== undefined && existing !== decode) {

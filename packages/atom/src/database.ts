@@ -49,7 +49,11 @@ export class Database {
   async transact<T>(fn: (tx: Transaction) => T | Promise<T>, options: TransactOptions = {}): Promise<T> {
     const retries = options.retries ?? 10;
     if (!Number.isInteger(retries) || retries < 0) {
-      throw new TransactionError({ layer: 'atom', reason: 'invalid-argument', message: `retries must be a non-negative integer, got ${retries}` });
+      throw new TransactionError({
+        layer: 'atom',
+        reason: 'invalid-argument',
+        message: `retries must be a non-negative integer, got ${retries}`,
+      });
     }
     for (let attempt = 0; ; attempt++) {
       const tx = this.begin();

@@ -43,7 +43,10 @@ export class ProtoError extends Error {
   readonly details: Readonly<Record<string, unknown>>;
 
   constructor(options: ProtoErrorOptions) {
-    super(`[proto:${options.layer}] ${options.message}`, options.cause === undefined ? {} : { cause: options.cause });
+    super(
+      `[proto:${options.layer}] ${options.message}`,
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
     Object.defineProperty(this, BRAND, { value: true });
     this.name = new.target.name;
     this.code = `PROTO_${options.reason.toUpperCase().replace(/-/g, '_')}`;

@@ -6,9 +6,9 @@
  */
 export {
   Atom,
-  AtomRef,
   type AtomDecoder,
   type AtomLoader,
+  AtomRef,
   type AtomSlot,
   pointerOf,
   registerAtomType,
@@ -39,4 +39,4 @@ export {
   type Trackable,
 } from './track.js';
 export { type CommitInfo, Transaction } from './transaction.js';
-export { valuesEqual } from './values.js';
+export { resolveRefs, valuesEqual } from './values.js';

@@ -6,13 +6,28 @@
  * commit came first, rebasing each transaction), the new atoms are written once, and one
  * compare-and-set of the root (the backend's durability barrier) acknowledges the whole group.
  */
-import { Atom, ATOM_LOADER, ATOM_POINTER, AtomRef, type AtomLoader, atomDecoder, resolveSlot, sameAtom } from './atom.js';
+import {
+  ATOM_LOADER,
+  ATOM_POINTER,
+  Atom,
+  type AtomLoader,
+  AtomRef,
+  atomDecoder,
+  resolveSlot,
+  sameAtom,
+} from './atom.js';
 import { BoundedCache } from './cache.js';
 import { decodeAtom, encodeAtom } from './codec.js';
 import { Database } from './database.js';
 import { hasReason, isProtoError, StorageError, TransactionError } from './errors.js';
 import { CommitRecord, DatabaseState, RootCell, SpaceState } from './state.js';
-import type { AtomPointer, ReclaimOptions, ReclaimReport, StorageBackend, StorageCapabilities } from './storage/backend.js';
+import type {
+  AtomPointer,
+  ReclaimOptions,
+  ReclaimReport,
+  StorageBackend,
+  StorageCapabilities,
+} from './storage/backend.js';
 import { guardBackend } from './storage/guard.js';
 import { type CommitInfo, conflict, DELETED, type Snapshot, type Transaction } from './transaction.js';
 
@@ -75,7 +90,15 @@ export class ObjectSpace {
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  #stats = { commits: 0, conflicts: 0, rebases: 0, barriers: 0, atomsWritten: 0, bytesWritten: 0, atomsLoaded: 0 };
+  #stats = {
+    commits: 0,
+    conflicts: 0,
+    rebases: 0,
+    barriers: 0,
+    atomsWritten: 0,
+    bytesWritten: 0,
+    atomsLoaded: 0,
+  };
 
   private constructor(backend: StorageBackend, options: ObjectSpaceOptions) {
     this.#backend = backend;
@@ -128,7 +151,8 @@ export class ObjectSpace {
   /** A handle on database `name` (created by its first commit). */
   database(name: string): Database {
     this.#checkOpen('database');
-    if (typeof name !== 'string' || name.length === 0) throw invalid(`database names are non-empty strings; got ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || name.length === 0)
+      throw invalid(`database names are non-empty strings; got ${JSON.stringify(name)}`);
     let db = this.#databases.get(name);
     if (db === undefined) {
       db = new Database(this, name);
@@ -227,11 +251,16 @@ export class ObjectSpace {
     if (this.#closing !== undefined) return Promise.reject(closed('commit'));
     return new Promise<CommitInfo>((resolve, reject) => {
       this.#queue.push({ tx, resolve, reject });
-      if (this.#flushing === undefined) {
-        this.#flushing = this.#flush().finally(() => {
-          this.#flushing = undefined;
-        });
-      }
+      this.#kick();
+    });
+  }
+
+  #kick(): void {
+    if (this.#flushing !== undefined) return;
+    this.#flushing = this.#flush().finally(() => {
+      this.#flushing = undefined;
+      // A commit queued after the loop's last check but before this callback.
+      if (this.#queue.length > 0) this.#kick();
     });
   }
 
@@ -262,10 +291,10 @@ export class ObjectSpace {
       const history =
         this.#historyLimit === 0 || base.record.sequence === 0
           ? []
-          : [{ sequence: base.record.sequence, timestamp: base.record.timestamp, state: base.record.state }, ...base.record.history].slice(
-              0,
-              this.#historyLimit,
-            );
+          : [
+              { sequence: base.record.sequence, timestamp: base.record.timestamp, state: base.record.state },
+              ...base.record.history,
+            ].slice(0, this.#historyLimit);
       const record = new CommitRecord(base.record.sequence + 1, now, state, history);
       let swapped: boolean;
       try {
@@ -280,7 +309,12 @@ export class ObjectSpace {
           return;
         }
       } catch (error) {
-        for (const pending of accepted) pending.reject(error);
+        if (accepted.length > 1 && hasReason(error, 'invalid-argument')) {
+          // One transaction wrote something unstorable: commit the others without it.
+          for (const pending of accepted) await this.#commitGroup([pending]);
+        } else {
+          for (const pending of accepted) pending.reject(error);
+        }
         return;
       }
       // Another process moved the root: fold the group again onto its state.
@@ -318,7 +352,8 @@ export class ObjectSpace {
       if (!unchanged) {
         const before = snapshotDb?.roots.get(root);
         const now = currentDb?.roots.get(root);
-        if (!sameAtom(before, now)) next = value === DELETED ? value : tx.rebaseWrite(root, value, currentDb?.cell(root)?.value);
+        if (!sameAtom(before, now))
+          next = value === DELETED ? value : tx.rebaseWrite(root, value, currentDb?.cell(root)?.value);
       }
       if (next === DELETED) roots.delete(root);
       else roots.set(root, new RootCell(next));
@@ -378,7 +413,8 @@ export class ObjectSpace {
       }
     }
     const pointer = root[ATOM_POINTER];
-    if (pointer === undefined) throw new StorageError({ layer: 'atom', reason: 'io', message: 'commit root was not written' });
+    if (pointer === undefined)
+      throw new StorageError({ layer: 'atom', reason: 'io', message: 'commit root was not written' });
     return pointer;
   }
 
@@ -477,7 +513,8 @@ function collectAtoms(payload: unknown): (Atom | AtomRef)[] {
     if (typeof value !== 'object' || value === null) continue;
     if (value instanceof Atom || value instanceof AtomRef) found.push(value);
     else if (Array.isArray(value)) for (const item of value) stack.push(item);
-    else if (!(value instanceof Date) && !(value instanceof Uint8Array)) for (const item of Object.values(value)) stack.push(item);
+    else if (!(value instanceof Date) && !(value instanceof Uint8Array))
+      for (const item of Object.values(value)) stack.push(item);
   }
   return found;
 }
@@ -487,9 +524,15 @@ function invalid(message: string): TransactionError {
 }
 
 function closed(operation: string): TransactionError {
-  return new TransactionError({ layer: 'atom', reason: 'closed', message: `${operation}() on a closed object space; open it again` });
+  return new TransactionError({
+    layer: 'atom',
+    reason: 'closed',
+    message: `${operation}() on a closed object space; open it again`,
+  });
 }
 
 function foreign(): TransactionError {
-  return invalid('a value refers to an atom stored in another object space; copy the data instead of sharing atoms between spaces');
+  return invalid(
+    'a value refers to an atom stored in another object space; copy the data instead of sharing atoms between spaces',
+  );
 }

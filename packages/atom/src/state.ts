@@ -9,18 +9,32 @@
  */
 import { Atom, AtomRef, type AtomSlot, registerAtomType, resolveSlot } from './atom.js';
 import { StorageError } from './errors.js';
+import { resolveRefs } from './values.js';
 
 /** One named root's value. */
 export class RootCell extends Atom {
   static readonly typeName = 'proto.root';
-  constructor(readonly value: unknown) {
+  #resolved = false;
+  constructor(
+    /** The value as stored: nested atoms may still be references. */
+    readonly stored: unknown,
+  ) {
     super();
   }
+  /** The value with nested atoms (collections) loaded. */
+  get value(): unknown {
+    if (!this.#resolved) {
+      this.#value = resolveRefs(this.stored);
+      this.#resolved = true;
+    }
+    return this.#value;
+  }
+  #value: unknown;
   get atomType(): string {
     return RootCell.typeName;
   }
   toPayload(): unknown {
-    return { value: this.value };
+    return { value: this.stored };
   }
 }
 
@@ -32,7 +46,11 @@ function entriesToPayload<T>(map: ReadonlyMap<string, T>): Record<string, T> {
   return out;
 }
 
-function slotsFromPayload<T extends Atom>(payload: unknown, field: string, type: string): Map<string, AtomSlot<T>> {
+function slotsFromPayload<T extends Atom>(
+  payload: unknown,
+  field: string,
+  type: string,
+): Map<string, AtomSlot<T>> {
   const source = (payload as Record<string, unknown> | null)?.[field];
   if (typeof source !== 'object' || source === null) throw malformed(type);
   const map = new Map<string, AtomSlot<T>>();
@@ -136,8 +154,14 @@ registerAtomType(RootCell.typeName, (payload) => {
   if (typeof payload !== 'object' || payload === null || !('value' in payload)) throw malformed('root');
   return new RootCell((payload as { value: unknown }).value);
 });
-registerAtomType(DatabaseState.typeName, (payload) => new DatabaseState(slotsFromPayload(payload, 'roots', 'database')));
-registerAtomType(SpaceState.typeName, (payload) => new SpaceState(slotsFromPayload(payload, 'databases', 'space')));
+registerAtomType(
+  DatabaseState.typeName,
+  (payload) => new DatabaseState(slotsFromPayload(payload, 'roots', 'database')),
+);
+registerAtomType(
+  SpaceState.typeName,
+  (payload) => new SpaceState(slotsFromPayload(payload, 'databases', 'space')),
+);
 registerAtomType(CommitRecord.typeName, (payload) => {
   const p = payload as Record<string, unknown> | null;
   if (
@@ -152,7 +176,12 @@ registerAtomType(CommitRecord.typeName, (payload) => {
     throw malformed('commit');
   }
   const history = (p.history as unknown[]).map((h): HistoryEntry => {
-    if (!Array.isArray(h) || typeof h[0] !== 'number' || typeof h[1] !== 'number' || !(h[2] instanceof AtomRef)) {
+    if (
+      !Array.isArray(h) ||
+      typeof h[0] !== 'number' ||
+      typeof h[1] !== 'number' ||
+      !(h[2] instanceof AtomRef)
+    ) {
       throw malformed('commit');
     }
     return { sequence: h[0], timestamp: h[1], state: h[2] as AtomRef<SpaceState> };

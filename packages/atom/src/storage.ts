@@ -1,6 +1,8 @@
 /**
  * `@proto/atom/storage`: the storage contract for backend authors, and the kernel's guard.
  */
+
+export { hasReason, isProtoError, StorageError } from './errors.js';
 export type {
   AtomPointer,
   ReclaimOptions,
@@ -10,4 +12,3 @@ export type {
   StorageCapabilities,
 } from './storage/backend.js';
 export { guardBackend, isGuarded } from './storage/guard.js';
-export { StorageError, isProtoError, hasReason } from './errors.js';

@@ -4,8 +4,8 @@
  * between. A transaction may await anything between its operations.
  */
 import { TransactionError } from './errors.js';
-import { bindScope, derivationOf, isTrackable, type ReadScope } from './track.js';
 import type { DatabaseState, SpaceState } from './state.js';
+import { bindScope, derivationOf, isTrackable, type ReadScope } from './track.js';
 import { valuesEqual } from './values.js';
 
 /** What a successful commit produced. */
