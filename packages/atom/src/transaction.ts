@@ -85,6 +85,8 @@ export class Transaction {
     }
     if (this.views.has(name)) return this.views.get(name) as T | undefined;
     const value = this.snapshotDatabase?.cell(name)?.value;
+    // A read-only transaction never validates, so it records nothing and hands out raw values.
+    if (this.readOnly) return value as T | undefined;
     this.readRoots.add(name);
     let view: unknown = value;
     if (isTrackable(value)) {
@@ -105,7 +107,7 @@ export class Transaction {
   rootNames(): string[] {
     const names = new Set(this.snapshotDatabase?.roots.keys() ?? []);
     const seen = [...names].sort();
-    this.reads.push({ root: ROOT_NAMES, holds: (newer) => valuesEqual(newer, seen) });
+    if (!this.readOnly) this.reads.push({ root: ROOT_NAMES, holds: (newer) => valuesEqual(newer, seen) });
     for (const [name, value] of this.writes) {
       if (value === DELETED) names.delete(name);
       else names.add(name);

@@ -1,0 +1,176 @@
+/**
+ * The value decoder: rebuilds a value from a frame body with an explicit stack, validating
+ * structure as it goes (tags, counts against remaining bytes, nesting depth).
+ */
+import type { AtomPointer } from '../storage/backend.js';
+import { corrupt } from './failures.js';
+import type { Reader } from './reader.js';
+import {
+  MAX_ARRAY_LENGTH,
+  MAX_DEPTH,
+  TAG_ARRAY,
+  TAG_BIGINT_NEG,
+  TAG_BIGINT_POS,
+  TAG_BYTES,
+  TAG_DATE,
+  TAG_FALSE,
+  TAG_FLOAT,
+  TAG_HOLES,
+  TAG_NINT,
+  TAG_NULL,
+  TAG_OBJECT,
+  TAG_POINTER,
+  TAG_SMALL_INT,
+  TAG_STRING,
+  TAG_TRUE,
+  TAG_UINT,
+  TAG_UNDEFINED,
+} from './tags.js';
+
+/** Wraps an error thrown by the caller's reference hook so it passes through unchanged. */
+export class HookFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/** The reference hook of `DecodeOptions`. */
+export type PointerHook = (pointer: AtomPointer) => unknown;
+
+type Container = unknown[] | Record<string, unknown>;
+
+/** Decodes one value at the reader's position; the reader ends just after it. */
+export function decodeBody(reader: Reader, reference: PointerHook): unknown {
+  // The stack, as parallel arrays: the container, the items it still expects, and for
+  // objects the key whose value is being read (null for arrays).
+  const containers: Container[] = [];
+  const remaining: number[] = [];
+  const keys: (string | null)[] = [];
+  let depth = 0;
+  for (;;) {
+    if (depth > 0 && keys[depth - 1] !== null) keys[depth - 1] = reader.key();
+    const at = reader.pos;
+    const tag = reader.byte();
+    let value: unknown;
+    if (tag >= TAG_SMALL_INT) {
+      value = tag - TAG_SMALL_INT;
+    } else {
+      switch (tag) {
+        case TAG_STRING:
+          value = reader.string();
+          break;
+        case TAG_UNDEFINED:
+          value = undefined;
+          break;
+        case TAG_NULL:
+          value = null;
+          break;
+        case TAG_FALSE:
+          value = false;
+          break;
+        case TAG_TRUE:
+          value = true;
+          break;
+        case TAG_UINT:
+          value = reader.varint();
+          break;
+        case TAG_NINT: {
+          const magnitude = reader.varint();
+          if (magnitude === 0) throw corrupt('negative integer of magnitude 0', at);
+          value = -magnitude;
+          break;
+        }
+        case TAG_FLOAT:
+          value = reader.float64();
+          break;
+        case TAG_BIGINT_POS:
+        case TAG_BIGINT_NEG:
+          value = reader.bigint(tag === TAG_BIGINT_NEG);
+          break;
+        case TAG_DATE:
+          value = new Date(reader.time());
+          break;
+        case TAG_BYTES:
+          value = reader.byteString();
+          break;
+        case TAG_ARRAY: {
+          const length = reader.varint();
+          if (length > MAX_ARRAY_LENGTH) throw corrupt(`array length ${length}`, at);
+          if (length === 0) {
+            value = [];
+            break;
+          }
+          if (depth >= MAX_DEPTH) throw corrupt(`nesting deeper than ${MAX_DEPTH}`, at);
+          containers[depth] = [];
+          remaining[depth] = length;
+          keys[depth] = null;
+          depth++;
+          continue;
+        }
+        case TAG_OBJECT: {
+          const count = reader.varint();
+          // Each entry takes at least two bytes (key header, value tag).
+          if (count > (reader.end - reader.pos) / 2) throw corrupt(`object of ${count} entries`, at);
+          if (count === 0) {
+            value = {};
+            break;
+          }
+          if (depth >= MAX_DEPTH) throw corrupt(`nesting deeper than ${MAX_DEPTH}`, at);
+          containers[depth] = {};
+          remaining[depth] = count;
+          keys[depth] = '';
+          depth++;
+          continue;
+        }
+        case TAG_HOLES: {
+          const count = reader.varint();
+          const top = depth - 1;
+          if (top < 0 || keys[top] !== null) throw corrupt('holes outside an array', at);
+          const left = remaining[top]!;
+          if (count === 0 || count > left) throw corrupt(`run of ${count} holes`, at);
+          const array = containers[top] as unknown[];
+          array.length += count;
+          if (count < left) {
+            remaining[top] = left - count;
+            continue;
+          }
+          // The run ends the array: it is the value just completed.
+          value = array;
+          depth = top;
+          break;
+        }
+        case TAG_POINTER: {
+          const pointer = reader.pointer();
+          try {
+            value = reference(pointer);
+          } catch (error) {
+            throw new HookFailure(error);
+          }
+          break;
+        }
+        default:
+          throw corrupt(`unknown tag 0x${tag.toString(16).padStart(2, '0')}`, at);
+      }
+    }
+    // Attach the value to its container; completed containers attach to theirs in turn.
+    for (;;) {
+      if (depth === 0) return value;
+      const top = depth - 1;
+      const container = containers[top]!;
+      const key = keys[top] as string | null;
+      if (key === null) {
+        (container as unknown[]).push(value);
+      } else if (key === '__proto__') {
+        // Assignment would replace the prototype; an own data property is what was stored.
+        Object.defineProperty(container, key, { value, writable: true, enumerable: true, configurable: true });
+      } else {
+        (container as Record<string, unknown>)[key] = value;
+      }
+      const left = remaining[top]! - 1;
+      if (left > 0) {
+        remaining[top] = left;
+        break;
+      }
+      value = container;
+      depth = top;
+    }
+  }
+}

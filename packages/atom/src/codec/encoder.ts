@@ -1,0 +1,365 @@
+/**
+ * The value encoder: walks a value with an explicit stack (so nesting depth is bounded by
+ * `MAX_DEPTH`, not by the JavaScript call stack) and writes tags into one `ByteWriter`.
+ */
+import { Buffer } from 'node:buffer';
+import type { AtomPointer } from '../storage/backend.js';
+import { invalidArgument, tooLarge } from './failures.js';
+import { describeValue, formatPath } from './path.js';
+import {
+  HEADER_SIZE,
+  MAX_ARRAY_LENGTH,
+  MAX_DEPTH,
+  MAX_POINTER_LENGTH,
+  TAG_ARRAY,
+  TAG_BYTES,
+  TAG_DATE,
+  TAG_FALSE,
+  TAG_FLOAT,
+  TAG_HOLES,
+  TAG_NINT,
+  TAG_NULL,
+  TAG_OBJECT,
+  TAG_POINTER,
+  TAG_SMALL_INT,
+  TAG_STRING,
+  TAG_TRUE,
+  TAG_UINT,
+  TAG_UNDEFINED,
+} from './tags.js';
+import { ByteWriter } from './writer.js';
+
+/** The reference hook of `EncodeOptions`. */
+export type ReferenceHook = (value: object) => AtomPointer | undefined;
+
+/** One array or object being written. */
+interface Frame {
+  container: object | null;
+  /** Object keys still to write from `index`; null for arrays. */
+  keys: string[] | null;
+  /** Sparse arrays: the indices present at or after the first hole, ascending; else null. */
+  present: number[] | null;
+  cursor: number;
+  /** Next key (objects) or element (arrays) to write; the one in progress is `index - 1`. */
+  index: number;
+  /** Key count or array length. */
+  length: number;
+}
+
+/** Ancestors up to this depth are checked for cycles by a scan; deeper ones through a Set. */
+const SHALLOW = 32;
+/** Frames kept between encodes; deeper stacks are released after use. */
+const KEPT_FRAMES = 1024;
+/** Output buffers larger than this are not kept for the next encode. */
+const KEPT_BUFFER = 1 << 16;
+
+const getTime = Date.prototype.getTime;
+
+function isCanonicalIndex(key: string, length: number): number {
+  const index = Number(key);
+  return Number.isInteger(index) && index >= 0 && index < length && String(index) === key ? index : -1;
+}
+
+/** Encodes values into frame bodies. Reusable: `begin`, write, then `end`. */
+export class Encoder {
+  readonly out = new ByteWriter(256);
+  private readonly frames: Frame[] = [];
+  private depth = 0;
+  private deep: Set<object> | null = null;
+  private reference: ReferenceHook | undefined = undefined;
+
+  /** Starts a frame: leaves room for the header. */
+  begin(reference: ReferenceHook | undefined): void {
+    this.out.pos = HEADER_SIZE;
+    this.reference = reference;
+  }
+
+  /** Drops references to user values so a pooled encoder retains nothing. */
+  end(): boolean {
+    for (let i = 0; i < this.depth; i++) this.release(this.frames[i]!);
+    this.depth = 0;
+    this.deep = null;
+    this.reference = undefined;
+    if (this.frames.length > KEPT_FRAMES) this.frames.length = KEPT_FRAMES;
+    return this.out.buf.length <= KEPT_BUFFER;
+  }
+
+  /** Writes one complete value. */
+  value(root: unknown): void {
+    this.write(root);
+    const out = this.out;
+    while (this.depth > 0) {
+      const frame = this.frames[this.depth - 1]!;
+      const keys = frame.keys;
+      if (keys !== null) {
+        if (frame.index === frame.length) {
+          this.pop();
+          continue;
+        }
+        const key = keys[frame.index++]!;
+        out.string(key);
+        this.write((frame.container as Record<string, unknown>)[key]);
+        continue;
+      }
+      const array = frame.container as unknown[];
+      if (frame.index === frame.length) {
+        this.pop();
+        continue;
+      }
+      const present = frame.present;
+      if (present === null) {
+        const index = frame.index;
+        const element = array[index];
+        if (element === undefined && !(index in array)) {
+          this.sparse(frame, array);
+          continue;
+        }
+        frame.index = index + 1;
+        this.write(element);
+        continue;
+      }
+      if (frame.cursor === present.length) {
+        this.holes(frame.length - frame.index);
+        frame.index = frame.length;
+        continue;
+      }
+      const index = present[frame.cursor++]!;
+      if (index > frame.index) this.holes(index - frame.index);
+      frame.index = index + 1;
+      this.write(array[index]);
+    }
+  }
+
+  private write(value: unknown): void {
+    const out = this.out;
+    switch (typeof value) {
+      case 'string':
+        out.byte(TAG_STRING);
+        out.string(value);
+        return;
+      case 'number':
+        this.number(value);
+        return;
+      case 'boolean':
+        out.byte(value ? TAG_TRUE : TAG_FALSE);
+        return;
+      case 'undefined':
+        out.byte(TAG_UNDEFINED);
+        return;
+      case 'object':
+        if (value === null) out.byte(TAG_NULL);
+        else this.object(value);
+        return;
+      case 'bigint':
+        out.bigint(value);
+        return;
+      default:
+        throw invalidArgument(
+          `cannot encode ${describeValue(value)} at ${this.path(this.depth)}; store data, not code or symbols`,
+          { path: this.path(this.depth) },
+        );
+    }
+  }
+
+  private number(value: number): void {
+    const out = this.out;
+    if ((value | 0) === value) {
+      if (value >= 0) {
+        if (value < 0x80) {
+          if (value === 0 && 1 / value < 0) {
+            out.byte(TAG_FLOAT);
+            out.float64(value);
+          } else {
+            out.byte(TAG_SMALL_INT + value);
+          }
+          return;
+        }
+        out.byte(TAG_UINT);
+        out.varint(value);
+        return;
+      }
+      out.byte(TAG_NINT);
+      out.varint(-value);
+      return;
+    }
+    if (Number.isSafeInteger(value)) {
+      out.byte(value > 0 ? TAG_UINT : TAG_NINT);
+      out.varint(Math.abs(value));
+      return;
+    }
+    out.byte(TAG_FLOAT);
+    out.float64(value);
+  }
+
+  private object(value: object): void {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      this.enterObject(value as Record<string, unknown>);
+      return;
+    }
+    if (proto === Array.prototype) {
+      this.enterArray(value as unknown[]);
+      return;
+    }
+    if (proto === Date.prototype) {
+      let time: number;
+      try {
+        time = getTime.call(value);
+      } catch {
+        this.refer(value); // something built on Date.prototype that is not a Date
+        return;
+      }
+      this.out.byte(TAG_DATE);
+      this.out.float64(time);
+      return;
+    }
+    if ((proto === Uint8Array.prototype || proto === Buffer.prototype) && ArrayBuffer.isView(value)) {
+      this.out.byte(TAG_BYTES);
+      this.out.bytes(value as Uint8Array);
+      return;
+    }
+    this.refer(value);
+  }
+
+  private enterObject(value: Record<string, unknown>): void {
+    const keys = Object.keys(value);
+    const symbols = Object.getOwnPropertySymbols(value);
+    if (symbols.length > 0) {
+      const path = this.path(this.depth);
+      throw invalidArgument(
+        `cannot encode the symbol-keyed property ${String(symbols[0])} of the object at ${path}; use string keys`,
+        { path },
+      );
+    }
+    this.out.byte(TAG_OBJECT);
+    this.out.varint(keys.length);
+    if (keys.length > 0) this.push(value, keys, keys.length);
+  }
+
+  private enterArray(value: unknown[]): void {
+    const length = value.length;
+    this.out.byte(TAG_ARRAY);
+    this.out.varint(length);
+    if (length > 0) this.push(value, null, length);
+  }
+
+  private push(container: object, keys: string[] | null, length: number): void {
+    const depth = this.depth;
+    this.checkCycle(container, depth);
+    if (depth >= MAX_DEPTH) {
+      throw tooLarge(`value nests deeper than ${MAX_DEPTH} arrays and objects at ${this.path(depth)}`);
+    }
+    let frame = this.frames[depth];
+    if (frame === undefined) {
+      frame = { container, keys, present: null, cursor: 0, index: 0, length };
+      this.frames.push(frame);
+    } else {
+      frame.container = container;
+      frame.keys = keys;
+      frame.present = null;
+      frame.cursor = 0;
+      frame.index = 0;
+      frame.length = length;
+    }
+    if (depth >= SHALLOW) {
+      this.deep ??= new Set();
+      this.deep.add(container);
+    }
+    this.depth = depth + 1;
+  }
+
+  private pop(): void {
+    const frame = this.frames[--this.depth]!;
+    if (this.depth >= SHALLOW) this.deep?.delete(frame.container!);
+    this.release(frame);
+  }
+
+  private release(frame: Frame): void {
+    frame.container = null;
+    frame.keys = null;
+    frame.present = null;
+  }
+
+  private checkCycle(container: object, depth: number): void {
+    const frames = this.frames;
+    const shallow = Math.min(depth, SHALLOW);
+    let seen = -1;
+    for (let i = 0; i < shallow; i++) {
+      if (frames[i]!.container === container) {
+        seen = i;
+        break;
+      }
+    }
+    if (seen < 0 && depth > SHALLOW && this.deep?.has(container)) {
+      for (let i = SHALLOW; i < depth; i++) {
+        if (frames[i]!.container === container) {
+          seen = i;
+          break;
+        }
+      }
+    }
+    if (seen >= 0) {
+      const path = this.path(depth);
+      throw invalidArgument(
+        `cannot encode a cycle: the value at ${path} is its own ancestor at ${this.path(seen)}; ` +
+          'store shared or cyclic data in separate atoms',
+        { path },
+      );
+    }
+  }
+
+  /** Switches an array frame to sparse mode at its first hole. */
+  private sparse(frame: Frame, array: unknown[]): void {
+    const present: number[] = [];
+    for (const key of Object.keys(array)) {
+      const index = isCanonicalIndex(key, Math.min(frame.length, MAX_ARRAY_LENGTH));
+      if (index < 0) {
+        const path = this.path(this.depth - 1);
+        throw invalidArgument(
+          `cannot encode the property ${JSON.stringify(key)} of the array at ${path}; arrays store only their elements`,
+          { path },
+        );
+      }
+      if (index >= frame.index) present.push(index);
+    }
+    frame.present = present;
+    frame.cursor = 0;
+  }
+
+  private holes(count: number): void {
+    this.out.byte(TAG_HOLES);
+    this.out.varint(count);
+  }
+
+  private refer(value: object): void {
+    const hook = this.reference;
+    const pointer = hook === undefined ? undefined : hook(value);
+    if (pointer === undefined) {
+      const path = this.path(this.depth);
+      throw invalidArgument(
+        `cannot encode ${describeValue(value)} at ${path}; use a ProtoBase collection or a plain object`,
+        { path },
+      );
+    }
+    if (typeof pointer !== 'string' || pointer.length === 0 || pointer.length > MAX_POINTER_LENGTH) {
+      const path = this.path(this.depth);
+      throw invalidArgument(
+        `the reference hook returned ${String(pointer)} for the ${describeValue(value)} at ${path}; ` +
+          `pointers are non-empty strings of at most ${MAX_POINTER_LENGTH} characters`,
+        { path },
+      );
+    }
+    this.out.byte(TAG_POINTER);
+    this.out.string(pointer);
+  }
+
+  /** The path of the value in progress inside the first `depth` frames. */
+  private path(depth: number): string {
+    const segments: (string | number)[] = [];
+    for (let i = 0; i < depth; i++) {
+      const frame = this.frames[i]!;
+      segments.push(frame.keys === null ? frame.index - 1 : frame.keys[frame.index - 1]!);
+    }
+    return formatPath(segments);
+  }
+}

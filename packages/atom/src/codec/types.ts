@@ -1,0 +1,35 @@
+/**
+ * The option and value types of the public codec API.
+ */
+import type { AtomPointer } from '../storage/backend.js';
+
+/** Options of `encodeValue` and `encodeAtom`. */
+export interface EncodeOptions {
+  /**
+   * Called for every object that is not a plain value (array, plain object, Date,
+   * Uint8Array): return the pointer under which it is stored, or undefined to reject it.
+   */
+  readonly reference?: (value: object) => AtomPointer | undefined;
+}
+
+/** Options of `decodeValue` and `decodeAtom`. */
+export interface DecodeOptions {
+  /**
+   * Turns a stored pointer back into an in-memory reference. Default: throw CodecError
+   * 'invalid-argument' saying a reference hook is needed.
+   */
+  readonly reference?: (pointer: AtomPointer) => unknown;
+}
+
+/** The value types the codec round-trips, for documentation and generics. */
+export type PlainValue =
+  | undefined
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Date
+  | Uint8Array
+  | readonly PlainValue[]
+  | { readonly [key: string]: PlainValue };
