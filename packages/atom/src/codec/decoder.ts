@@ -160,7 +160,12 @@ export function decodeBody(reader: Reader, reference: PointerHook): unknown {
         (container as unknown[]).push(value);
       } else if (key === '__proto__') {
         // Assignment would replace the prototype; an own data property is what was stored.
-        Object.defineProperty(container, key, { value, writable: true, enumerable: true, configurable: true });
+        Object.defineProperty(container, key, {
+          value,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
       } else {
         (container as Record<string, unknown>)[key] = value;
       }

@@ -15,16 +15,12 @@ import {
   TAG_BYTES,
   TAG_DATE,
   TAG_FALSE,
-  TAG_FLOAT,
   TAG_HOLES,
-  TAG_NINT,
   TAG_NULL,
   TAG_OBJECT,
   TAG_POINTER,
-  TAG_SMALL_INT,
   TAG_STRING,
   TAG_TRUE,
-  TAG_UINT,
   TAG_UNDEFINED,
 } from './tags.js';
 import { ByteWriter } from './writer.js';
@@ -35,14 +31,15 @@ export type ReferenceHook = (value: object) => AtomPointer | undefined;
 /** One array or object being written. */
 interface Frame {
   container: object | null;
-  /** Object keys still to write from `index`; null for arrays. */
-  keys: string[] | null;
+  isObject: boolean;
+  /** Objects: where their entries start in the encoder's `entryKeys`/`entryValues`. */
+  base: number;
   /** Sparse arrays: the indices present at or after the first hole, ascending; else null. */
   present: number[] | null;
   cursor: number;
-  /** Next key (objects) or element (arrays) to write; the one in progress is `index - 1`. */
+  /** Next entry (objects) or element (arrays) to write; the one in progress is `index - 1`. */
   index: number;
-  /** Key count or array length. */
+  /** Entry count or array length. */
   length: number;
 }
 
@@ -54,6 +51,12 @@ const KEPT_FRAMES = 1024;
 const KEPT_BUFFER = 1 << 16;
 
 const getTime = Date.prototype.getTime;
+
+/** True when something added enumerable properties to Object.prototype (so for-in would see them). */
+function prototypePolluted(): boolean {
+  for (const _ in Object.prototype) return true;
+  return false;
+}
 
 function isCanonicalIndex(key: string, length: number): number {
   const index = Number(key);
@@ -67,11 +70,23 @@ export class Encoder {
   private depth = 0;
   private deep: Set<object> | null = null;
   private reference: ReferenceHook | undefined = undefined;
+  /**
+   * The entries of the open objects, stacked: an object's keys and values are read in one pass
+   * when it is entered (for-in, which V8 serves from its enum cache) instead of one keyed
+   * load per property later.
+   */
+  private readonly entryKeys: string[] = [];
+  private readonly entryValues: unknown[] = [];
+  private entryTop = 0;
+  private entryHigh = 0;
+  /** for-in is only exact while Object.prototype has no enumerable properties. */
+  private forIn = true;
 
   /** Starts a frame: leaves room for the header. */
   begin(reference: ReferenceHook | undefined): void {
     this.out.pos = HEADER_SIZE;
     this.reference = reference;
+    this.forIn = !prototypePolluted();
   }
 
   /** Drops references to user values so a pooled encoder retains nothing. */
@@ -80,7 +95,14 @@ export class Encoder {
     this.depth = 0;
     this.deep = null;
     this.reference = undefined;
+    this.entryValues.fill(undefined, 0, this.entryHigh);
+    this.entryTop = 0;
+    this.entryHigh = 0;
     if (this.frames.length > KEPT_FRAMES) this.frames.length = KEPT_FRAMES;
+    if (this.entryKeys.length > KEPT_FRAMES) {
+      this.entryKeys.length = KEPT_FRAMES;
+      this.entryValues.length = KEPT_FRAMES;
+    }
     return this.out.buf.length <= KEPT_BUFFER;
   }
 
@@ -90,15 +112,14 @@ export class Encoder {
     const out = this.out;
     while (this.depth > 0) {
       const frame = this.frames[this.depth - 1]!;
-      const keys = frame.keys;
-      if (keys !== null) {
+      if (frame.isObject) {
         if (frame.index === frame.length) {
           this.pop();
           continue;
         }
-        const key = keys[frame.index++]!;
-        out.string(key);
-        this.write((frame.container as Record<string, unknown>)[key]);
+        const entry = frame.base + frame.index++;
+        out.string(this.entryKeys[entry]!);
+        this.write(this.entryValues[entry]);
         continue;
       }
       const array = frame.container as unknown[];
@@ -134,11 +155,10 @@ export class Encoder {
     const out = this.out;
     switch (typeof value) {
       case 'string':
-        out.byte(TAG_STRING);
-        out.string(value);
+        out.string(value, TAG_STRING);
         return;
       case 'number':
-        this.number(value);
+        out.number(value);
         return;
       case 'boolean':
         out.byte(value ? TAG_TRUE : TAG_FALSE);
@@ -153,42 +173,17 @@ export class Encoder {
       case 'bigint':
         out.bigint(value);
         return;
-      default:
+      default: {
+        // Functions and symbols: never data, so not offered to the reference hook either.
+        const path = this.path(this.depth);
         throw invalidArgument(
-          `cannot encode ${describeValue(value)} at ${this.path(this.depth)}; store data, not code or symbols`,
-          { path: this.path(this.depth) },
+          `cannot encode ${describeValue(value)} at ${path}; store data, not code or symbols`,
+          {
+            path,
+          },
         );
-    }
-  }
-
-  private number(value: number): void {
-    const out = this.out;
-    if ((value | 0) === value) {
-      if (value >= 0) {
-        if (value < 0x80) {
-          if (value === 0 && 1 / value < 0) {
-            out.byte(TAG_FLOAT);
-            out.float64(value);
-          } else {
-            out.byte(TAG_SMALL_INT + value);
-          }
-          return;
-        }
-        out.byte(TAG_UINT);
-        out.varint(value);
-        return;
       }
-      out.byte(TAG_NINT);
-      out.varint(-value);
-      return;
     }
-    if (Number.isSafeInteger(value)) {
-      out.byte(value > 0 ? TAG_UINT : TAG_NINT);
-      out.varint(Math.abs(value));
-      return;
-    }
-    out.byte(TAG_FLOAT);
-    out.float64(value);
   }
 
   private object(value: object): void {
@@ -222,7 +217,22 @@ export class Encoder {
   }
 
   private enterObject(value: Record<string, unknown>): void {
-    const keys = Object.keys(value);
+    const keys = this.entryKeys;
+    const values = this.entryValues;
+    const base = this.entryTop;
+    let top = base;
+    if (this.forIn) {
+      for (const key in value) {
+        keys[top] = key;
+        values[top++] = value[key];
+      }
+    } else {
+      for (const key of Object.keys(value)) {
+        keys[top] = key;
+        values[top++] = value[key];
+      }
+    }
+    if (top > this.entryHigh) this.entryHigh = top;
     const symbols = Object.getOwnPropertySymbols(value);
     if (symbols.length > 0) {
       const path = this.path(this.depth);
@@ -231,19 +241,23 @@ export class Encoder {
         { path },
       );
     }
+    const count = top - base;
     this.out.byte(TAG_OBJECT);
-    this.out.varint(keys.length);
-    if (keys.length > 0) this.push(value, keys, keys.length);
+    this.out.varint(count);
+    if (count > 0) {
+      this.push(value, true, base, count);
+      this.entryTop = top;
+    }
   }
 
   private enterArray(value: unknown[]): void {
     const length = value.length;
     this.out.byte(TAG_ARRAY);
     this.out.varint(length);
-    if (length > 0) this.push(value, null, length);
+    if (length > 0) this.push(value, false, 0, length);
   }
 
-  private push(container: object, keys: string[] | null, length: number): void {
+  private push(container: object, isObject: boolean, base: number, length: number): void {
     const depth = this.depth;
     this.checkCycle(container, depth);
     if (depth >= MAX_DEPTH) {
@@ -251,11 +265,12 @@ export class Encoder {
     }
     let frame = this.frames[depth];
     if (frame === undefined) {
-      frame = { container, keys, present: null, cursor: 0, index: 0, length };
+      frame = { container, isObject, base, present: null, cursor: 0, index: 0, length };
       this.frames.push(frame);
     } else {
       frame.container = container;
-      frame.keys = keys;
+      frame.isObject = isObject;
+      frame.base = base;
       frame.present = null;
       frame.cursor = 0;
       frame.index = 0;
@@ -271,12 +286,12 @@ export class Encoder {
   private pop(): void {
     const frame = this.frames[--this.depth]!;
     if (this.depth >= SHALLOW) this.deep?.delete(frame.container!);
+    if (frame.isObject) this.entryTop = frame.base;
     this.release(frame);
   }
 
   private release(frame: Frame): void {
     frame.container = null;
-    frame.keys = null;
     frame.present = null;
   }
 
@@ -349,8 +364,7 @@ export class Encoder {
         { path },
       );
     }
-    this.out.byte(TAG_POINTER);
-    this.out.string(pointer);
+    this.out.string(pointer, TAG_POINTER);
   }
 
   /** The path of the value in progress inside the first `depth` frames. */
@@ -358,7 +372,7 @@ export class Encoder {
     const segments: (string | number)[] = [];
     for (let i = 0; i < depth; i++) {
       const frame = this.frames[i]!;
-      segments.push(frame.keys === null ? frame.index - 1 : frame.keys[frame.index - 1]!);
+      segments.push(frame.isObject ? this.entryKeys[frame.base + frame.index - 1]! : frame.index - 1);
     }
     return formatPath(segments);
   }

@@ -56,7 +56,9 @@ export interface OpenFrame {
 /** Checks the header and checksum of `bytes`; throws `corrupt` when any check fails. */
 export function openFrame(bytes: Uint8Array): OpenFrame {
   if (!(bytes instanceof Uint8Array)) {
-    throw invalidArgument(`expected the frame as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+    throw invalidArgument(
+      `expected the frame as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`,
+    );
   }
   const length = bytes.length;
   if (length < HEADER_SIZE) throw corrupt(`${length} bytes is shorter than the ${HEADER_SIZE}-byte header`);

@@ -32,8 +32,8 @@ export function describeValue(value: unknown): string {
   try {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto === null) return 'object';
-    const constructor = (proto as { constructor?: unknown }).constructor;
-    if (typeof constructor === 'function' && constructor.name) return constructor.name;
+    const maker = (proto as { constructor?: unknown }).constructor;
+    if (typeof maker === 'function' && maker.name) return maker.name;
     return 'object with a custom prototype';
   } catch {
     return 'object';

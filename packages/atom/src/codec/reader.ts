@@ -10,7 +10,7 @@ import type { FastBuffer } from './writer.js';
 /** The largest valid Date time value, in ms either side of the epoch. */
 const MAX_TIME = 8.64e15;
 /** Short ASCII strings are built with `String.fromCharCode`; longer ones through `utf8Slice`. */
-const SHORT_STRING = 12;
+const SHORT_STRING = 16;
 /** ASCII is detected by a byte loop up to this length; longer strings go to `isUtf8`. */
 const ASCII_SCAN_LIMIT = 64;
 /** UTF-16 strings are built this many code units at a time. */
@@ -51,9 +51,19 @@ function shortAscii(b: Uint8Array, at: number, length: number): string {
     case 7:
       return fromCharCode(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!, b[at + 6]!);
     case 8:
-      return fromCharCode(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!);
+      return fromCharCode(
+        b[at]!,
+        b[at + 1]!,
+        b[at + 2]!,
+        b[at + 3]!,
+        b[at + 4]!,
+        b[at + 5]!,
+        b[at + 6]!,
+        b[at + 7]!,
+      );
     default:
-      return fromCharCode.apply(null, b.subarray(at, at + length) as unknown as number[]);
+      // 9 to SHORT_STRING bytes: two calls still beat `apply` and `utf8Slice`.
+      return shortAscii(b, at, 8) + shortAscii(b, at + 8, length - 8);
   }
 }
 
@@ -125,7 +135,7 @@ export class Reader {
   time(): number {
     const at = this.pos;
     const time = this.float64();
-    if (time !== time) return time;
+    if (Number.isNaN(time)) return time;
     if (!Number.isInteger(time) || Math.abs(time) > MAX_TIME) throw corrupt(`invalid Date time ${time}`, at);
     return time;
   }
@@ -168,6 +178,26 @@ export class Reader {
 
   /** A string (see `ByteWriter.string` for the layout). */
   string(): string {
+    const b = this.bytes;
+    const at = this.pos;
+    // Fast path: a one-byte header and a short ASCII body.
+    const header = at < this.end ? b[at]! : 1;
+    if ((header & 1) === 0 && header <= 2 * SHORT_STRING) {
+      const size = header >>> 1;
+      const start = at + 1;
+      if (size <= this.end - start) {
+        let bits = 0;
+        for (let i = start; i < start + size; i++) bits |= b[i]!;
+        if (bits < 0x80) {
+          this.pos = start + size;
+          return shortAscii(b, start, size);
+        }
+      }
+    }
+    return this.anyString();
+  }
+
+  private anyString(): string {
     const at = this.pos;
     const header = this.varint();
     const size = Math.floor(header / 2);
@@ -175,12 +205,6 @@ export class Reader {
     const start = this.pos;
     this.pos = start + size;
     if (header % 2 === 0) {
-      if (size <= SHORT_STRING) {
-        const b = this.bytes;
-        let bits = 0;
-        for (let i = start; i < start + size; i++) bits |= b[i]!;
-        if (bits < 0x80) return shortAscii(b, start, size);
-      }
       this.checkUtf8(start, size, at);
       return this.buf.utf8Slice(start, start + size);
     }
@@ -205,33 +229,31 @@ export class Reader {
     const b = this.bytes;
     const at = this.pos;
     const header = at < this.end ? b[at]! : 1;
-    // One-byte header of a UTF-8 string no longer than the cache limit.
-    if ((header & 0x81) === 0 && header <= 2 * CACHED_KEY_LIMIT) {
+    // A one-byte header of a non-empty UTF-8 string within the cache limit.
+    if ((header & 1) === 0 && header !== 0 && header <= 2 * CACHED_KEY_LIMIT) {
       const size = header >>> 1;
       const start = at + 1;
+      const last = start + size - 1;
       if (size <= this.end - start) {
-        let hash = size;
-        let bits = 0;
-        for (let i = start; i < start + size; i++) {
-          const byte = b[i]!;
-          bits |= byte;
-          hash = Math.imul(hash ^ byte, 0x01000193);
-        }
-        if (bits < 0x80) {
-          const slot = (hash ^ (hash >>> 15)) & (KEY_CACHE_SIZE - 1);
-          const cached = keyCache[slot];
-          this.pos = start + size;
-          if (cached !== undefined && cached.length === size) {
-            let same = true;
-            for (let i = 0; i < size; i++) {
-              if (cached.charCodeAt(i) !== b[start + i]) {
-                same = false;
-                break;
-              }
-            }
-            if (same) return cached;
+        // A cheap hash of length and a few bytes; a collision only costs a miss.
+        const slot =
+          (size * 7 + b[start]! * 31 + b[last]! * 131 + b[start + (size >>> 1)]! * 1031) &
+          (KEY_CACHE_SIZE - 1);
+        const cached = keyCache[slot];
+        if (cached !== undefined && cached.length === size) {
+          let i = 0;
+          while (i < size && cached.charCodeAt(i) === b[start + i]) i++;
+          if (i === size) {
+            this.pos = start + size;
+            return cached;
           }
-          const key = size <= SHORT_STRING ? shortAscii(b, start, size) : this.buf.utf8Slice(start, start + size);
+        }
+        let bits = 0;
+        for (let i = start; i <= last; i++) bits |= b[i]!;
+        if (bits < 0x80) {
+          this.pos = start + size;
+          const key =
+            size <= SHORT_STRING ? shortAscii(b, start, size) : this.buf.utf8Slice(start, start + size);
           keyCache[slot] = key;
           return key;
         }

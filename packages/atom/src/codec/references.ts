@@ -7,8 +7,8 @@ import { corrupt, invalidArgument } from './failures.js';
 import { expectEnd, openFrame, sealFrame } from './frame.js';
 import { decodeFailure } from './guard.js';
 import type { Reader } from './reader.js';
-import { scanBody } from './scan.js';
 import type { PointerVisitor } from './scan.js';
+import { scanBody } from './scan.js';
 import { HEADER_SIZE, KIND_ATOM, MAX_POINTER_LENGTH, TAG_POINTER } from './tags.js';
 import { ByteWriter } from './writer.js';
 
@@ -52,7 +52,10 @@ export function atomReferences(bytes: Uint8Array): AtomPointer[] {
  * @example
  * const moved = rewriteReferences(bytes, (pointer) => relocation.get(pointer) ?? pointer);
  */
-export function rewriteReferences(bytes: Uint8Array, replace: (pointer: AtomPointer) => AtomPointer): Uint8Array {
+export function rewriteReferences(
+  bytes: Uint8Array,
+  replace: (pointer: AtomPointer) => AtomPointer,
+): Uint8Array {
   if (typeof replace !== 'function') throw invalidArgument('replace must be a function');
   const spans: number[] = [];
   const pointers: AtomPointer[] = [];

@@ -13,7 +13,12 @@ import type { DecodeOptions, EncodeOptions } from './types.js';
 /** One encoder is kept between calls; a nested call (from a reference hook) makes its own. */
 let spare: Encoder | undefined;
 
-function encodeFrame(kind: number, typeName: string | undefined, value: unknown, options?: EncodeOptions): Uint8Array {
+function encodeFrame(
+  kind: number,
+  typeName: string | undefined,
+  value: unknown,
+  options?: EncodeOptions,
+): Uint8Array {
   const reference = options?.reference;
   if (reference !== undefined && typeof reference !== 'function') {
     throw invalidArgument('options.reference must be a function');
@@ -94,11 +99,15 @@ export function encodeAtom(typeName: string, payload: unknown, options?: EncodeO
 }
 
 /** Decodes a frame made by `encodeAtom`; fails like `decodeValue` (a value frame is 'invalid-argument'). */
-export function decodeAtom(bytes: Uint8Array, options?: DecodeOptions): { typeName: string; payload: unknown } {
+export function decodeAtom(
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): { typeName: string; payload: unknown } {
   const reference = pointerHook(options);
   try {
     const { kind, reader } = openFrame(bytes);
-    if (kind !== KIND_ATOM) throw invalidArgument('the frame holds a plain value; decode it with decodeValue');
+    if (kind !== KIND_ATOM)
+      throw invalidArgument('the frame holds a plain value; decode it with decodeValue');
     const at = reader.pos;
     const typeName = reader.string();
     if (typeName.length === 0) throw corrupt('empty atom type name', at);

@@ -4,7 +4,7 @@
  */
 import { Buffer, constants } from 'node:buffer';
 import { tooLarge } from './failures.js';
-import { TAG_BIGINT_NEG, TAG_BIGINT_POS } from './tags.js';
+import { TAG_BIGINT_NEG, TAG_BIGINT_POS, TAG_FLOAT, TAG_NINT, TAG_SMALL_INT, TAG_UINT } from './tags.js';
 
 /**
  * Node's fast string paths. `utf8Write`/`utf8Slice` are the methods `buffer.write` and
@@ -66,7 +66,9 @@ export class ByteWriter {
   private grow(count: number): void {
     const needed = this.pos + count;
     if (needed > constants.MAX_LENGTH) {
-      throw tooLarge(`encoded value needs ${needed} bytes, more than the ${constants.MAX_LENGTH} a buffer can hold`);
+      throw tooLarge(
+        `encoded value needs ${needed} bytes, more than the ${constants.MAX_LENGTH} a buffer can hold`,
+      );
     }
     let capacity = this.buf.length * 2;
     while (capacity < needed) capacity *= 2;
@@ -87,6 +89,36 @@ export class ByteWriter {
     buf[this.pos] = first;
     buf[this.pos + 1] = second;
     this.pos += 2;
+  }
+
+  /** A number: a small-int tag, a varint for other safe integers, float64 for the rest (-0 included). */
+  number(value: number): void {
+    if ((value | 0) === value) {
+      if (value >= 0) {
+        if (value < 0x80) {
+          if (value === 0 && 1 / value < 0) {
+            this.byte(TAG_FLOAT);
+            this.float64(value);
+          } else {
+            this.byte(TAG_SMALL_INT + value);
+          }
+          return;
+        }
+        this.byte(TAG_UINT);
+        this.varint(value);
+        return;
+      }
+      this.byte(TAG_NINT);
+      this.varint(-value);
+      return;
+    }
+    if (Number.isSafeInteger(value)) {
+      this.byte(value > 0 ? TAG_UINT : TAG_NINT);
+      this.varint(Math.abs(value));
+      return;
+    }
+    this.byte(TAG_FLOAT);
+    this.float64(value);
   }
 
   /** An unsigned LEB128 integer; `value` is a non-negative integer <= 2^53 - 1. */
@@ -150,15 +182,16 @@ export class ByteWriter {
   /**
    * A string: a varint header `byteLength * 2 + form`, then the bytes. Form 0 is UTF-8 (every
    * well-formed string); form 1 is UTF-16LE code units, used only for strings with lone
-   * surrogates, which UTF-8 cannot carry.
+   * surrogates, which UTF-8 cannot carry. A `tag` >= 0 is written first.
    */
-  string(value: string): void {
+  string(value: string, tag = -1): void {
     const length = value.length;
     if (length <= ASCII_LOOP_LIMIT) {
       // Header 2 * length <= 126 fits one byte.
-      this.ensure(length + 1);
+      this.ensure(length + 2);
       const buf = this.buf;
-      const start = this.pos;
+      let start = this.pos;
+      if (tag >= 0) buf[start++] = tag;
       let at = start + 1;
       let i = 0;
       for (; i < length; i++) {
@@ -172,6 +205,7 @@ export class ByteWriter {
         return;
       }
     }
+    if (tag >= 0) this.byte(tag);
     if (!isWellFormed(value)) {
       this.utf16(value);
       return;
