@@ -1,0 +1,87 @@
+import type { AtomPointer } from '@proto/atom/storage';
+import { nodeFileSystem, openWalBackend, type WalFileSystem } from '@proto/storage-wal';
+import { describe, expect, it } from 'vitest';
+import { instrumentedFs, patternBytes, tempDir } from './helpers.js';
+
+describe('storage-wal: group commit', () => {
+  it('shares fsyncs between concurrent commits when many arrive together', async () => {
+    const dir = tempDir();
+    const { fs, count } = instrumentedFs();
+    const backend = await openWalBackend({ path: dir, fs });
+    const n = 64;
+    // Each commit writes its own atoms, then chains on the previous one's root.
+    const writes = Array.from({ length: n }, (_, i) =>
+      backend.writeAtoms([patternBytes(50, i), patternBytes(9, -i)]),
+    );
+    const roots = (await Promise.all(writes)).map((pointers) => pointers[0] as AtomPointer);
+    const syncsBefore = count('sync');
+    const results = await Promise.all(
+      roots.map((root, i) => backend.compareAndSetRoot(i === 0 ? null : (roots[i - 1] as AtomPointer), root)),
+    );
+    const syncs = count('sync') - syncsBefore;
+    expect(results.every(Boolean)).toBe(true);
+    expect(syncs).toBeGreaterThan(0);
+    expect(syncs).toBeLessThan(n / 4);
+    expect(await backend.readRoot()).toBe(roots.at(-1));
+    await backend.close();
+
+    const reopened = await openWalBackend({ path: dir });
+    expect(await reopened.readRoot()).toBe(roots.at(-1));
+    await reopened.close();
+  });
+
+  it('puts every commit that arrives during an fsync into the next flush, sharing one fsync', async () => {
+    const dir = tempDir();
+    const syncs: string[] = [];
+    let duringFirstSync: (() => void) | undefined;
+    const fs: WalFileSystem = {
+      ...nodeFileSystem,
+      async sync(fd) {
+        syncs.push(`sync ${fd}`);
+        const hook = duringFirstSync;
+        duringFirstSync = undefined;
+        hook?.();
+        await nodeFileSystem.sync(fd);
+      },
+    };
+    const backend = await openWalBackend({ path: dir, fs });
+    const pointers = (await backend.writeAtoms(
+      Array.from({ length: 21 }, (_, i) => patternBytes(30, i)),
+    )) as AtomPointer[];
+    const later: Promise<boolean>[] = [];
+    duringFirstSync = () => {
+      // The first commit's record is written and its fsync is running: these must wait for it.
+      for (let i = 1; i < pointers.length; i++) {
+        later.push(backend.compareAndSetRoot(pointers[i - 1] as AtomPointer, pointers[i] as AtomPointer));
+      }
+    };
+    syncs.length = 0;
+    expect(await backend.compareAndSetRoot(null, pointers[0] as AtomPointer)).toBe(true);
+    expect(later).toHaveLength(20);
+    expect(await Promise.all(later)).toEqual(Array.from({ length: 20 }, () => true));
+    expect(syncs).toHaveLength(2);
+    expect(await backend.readRoot()).toBe(pointers.at(-1));
+    await backend.close();
+  });
+
+  it('settles losers of a batch with false after the winners are durable', async () => {
+    const dir = tempDir();
+    const { fs, count } = instrumentedFs();
+    const backend = await openWalBackend({ path: dir, fs });
+    const [a, b, c] = (await backend.writeAtoms([
+      patternBytes(5, 1),
+      patternBytes(5, 2),
+      patternBytes(5, 3),
+    ])) as AtomPointer[];
+    const syncsBefore = count('sync');
+    const results = await Promise.all([
+      backend.compareAndSetRoot(null, a as AtomPointer),
+      backend.compareAndSetRoot(null, b as AtomPointer),
+      backend.compareAndSetRoot(null, c as AtomPointer),
+    ]);
+    expect(results).toEqual([true, false, false]);
+    expect(count('sync') - syncsBefore).toBe(1);
+    expect(await backend.readRoot()).toBe(a);
+    await backend.close();
+  });
+});
