@@ -4,7 +4,13 @@
  * backend returns, and turns stray exceptions into typed `StorageError`s.
  */
 import { isProtoError, StorageError } from '../errors.js';
-import type { AtomPointer, ReclaimOptions, ReclaimReport, StorageBackend, StorageCapabilities } from './backend.js';
+import type {
+  AtomPointer,
+  ReclaimOptions,
+  ReclaimReport,
+  StorageBackend,
+  StorageCapabilities,
+} from './backend.js';
 
 const GUARDED = Symbol.for('@proto/storage-guarded');
 
@@ -153,7 +159,8 @@ export function guardBackend(backend: StorageBackend): StorageBackend {
       throw invalid(`backend ${backend.name} declares reclaim but has no reclaim()`);
     }
     const reclaim = backend.reclaim.bind(backend);
-    guarded.reclaim = (options?: ReclaimOptions): Promise<ReclaimReport> => run('reclaim', () => reclaim(options));
+    guarded.reclaim = (options?: ReclaimOptions): Promise<ReclaimReport> =>
+      run('reclaim', () => reclaim(options));
   }
   Object.defineProperty(guarded, GUARDED, { value: true });
   return guarded;
