@@ -72,7 +72,19 @@ interface Pending {
   readonly tx: Transaction;
   readonly resolve: (info: CommitInfo) => void;
   readonly reject: (error: unknown) => void;
+  /** Times this transaction's group lost the root to another writer. */
+  attempts: number;
 }
+
+interface InFlight {
+  /** The head once this group's compare-and-set succeeds. */
+  readonly after: Head;
+  /** Settles after the group's promises are settled. */
+  done: Promise<void>;
+}
+
+/** Barriers outstanding at once: the next group is prepared while the previous one syncs. */
+const MAX_IN_FLIGHT = 2;
 
 let nextSpaceId = 1;
 
@@ -88,6 +100,12 @@ export class ObjectSpace {
   readonly #databases = new Map<string, Database>();
   #head: Head;
   #queue: Pending[] = [];
+  /** Transactions to fold again, in their original order, ahead of the queue. */
+  #retry: Pending[] = [];
+  /** Groups whose barrier is in flight, oldest first. */
+  #inflight: InFlight[] = [];
+  /** Set when a barrier failed: the next group is folded on the root re-read from the backend. */
+  #resync = false;
   #flushing: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #stats = {
@@ -250,88 +268,125 @@ export class ObjectSpace {
   commit(tx: Transaction): Promise<CommitInfo> {
     if (this.#closing !== undefined) return Promise.reject(closed('commit'));
     return new Promise<CommitInfo>((resolve, reject) => {
-      this.#queue.push({ tx, resolve, reject });
+      this.#queue.push({ tx, resolve, reject, attempts: 0 });
       this.#kick();
     });
   }
 
   #kick(): void {
     if (this.#flushing !== undefined) return;
-    this.#flushing = this.#flush().finally(() => {
+    this.#flushing = this.#pump().finally(() => {
       this.#flushing = undefined;
       // A commit queued after the loop's last check but before this callback.
-      if (this.#queue.length > 0) this.#kick();
+      if (this.#queue.length > 0 || this.#retry.length > 0) this.#kick();
     });
   }
 
-  async #flush(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const group = this.#queue;
+  /**
+   * Drives the commit pipeline: folds the queued transactions into a group, writes its atoms
+   * and issues its compare-and-set, and while that barrier is in flight prepares the next
+   * group on top of it (at most `MAX_IN_FLIGHT` barriers outstanding).
+   */
+  async #pump(): Promise<void> {
+    for (;;) {
+      const oldest = this.#inflight[0];
+      const waiting = this.#queue.length + this.#retry.length;
+      if (oldest !== undefined && (waiting === 0 || this.#inflight.length >= MAX_IN_FLIGHT || this.#resync)) {
+        await oldest.done;
+        continue;
+      }
+      if (waiting === 0) return;
+      const group = [...this.#retry, ...this.#queue];
+      this.#retry = [];
       this.#queue = [];
-      await this.#commitGroup(group);
+      if (this.#resync) {
+        this.#resync = false;
+        try {
+          this.#head = await this.#readHead();
+        } catch (error) {
+          for (const pending of group) pending.reject(error);
+          continue;
+        }
+      }
+      await this.#submit(group);
     }
   }
 
-  async #commitGroup(group: Pending[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const base = this.#head;
-      let state = resolveSlot(base.record.state);
-      const accepted: Pending[] = [];
-      for (const pending of group) {
-        try {
-          state = this.#apply(pending.tx, state);
-          accepted.push(pending);
-        } catch (error) {
-          if (hasReason(error, 'conflict')) this.#stats.conflicts++;
-          pending.reject(error);
-        }
-      }
-      if (accepted.length === 0) return;
-      const now = Math.max(Date.now(), base.record.timestamp);
-      const history =
-        this.#historyLimit === 0 || base.record.sequence === 0
-          ? []
-          : [
-              { sequence: base.record.sequence, timestamp: base.record.timestamp, state: base.record.state },
-              ...base.record.history,
-            ].slice(0, this.#historyLimit);
-      const record = new CommitRecord(base.record.sequence + 1, now, state, history);
-      let swapped: boolean;
+  /** Folds a group onto the newest state (durable or in flight), writes it and starts its barrier. */
+  async #submit(group: Pending[]): Promise<void> {
+    const base = this.#inflight.at(-1)?.after ?? this.#head;
+    let state = resolveSlot(base.record.state);
+    const accepted: Pending[] = [];
+    for (const pending of group) {
       try {
-        const pointer = await this.#persist(record);
-        this.#stats.barriers++;
-        swapped = await this.#backend.compareAndSetRoot(base.pointer, pointer);
-        if (swapped) {
-          this.#head = { pointer, record };
-          this.#stats.commits += accepted.length;
-          const info: CommitInfo = { sequence: record.sequence, timestamp: record.timestamp };
-          for (const pending of accepted) pending.resolve(info);
-          return;
-        }
+        state = this.#apply(pending.tx, state);
+        accepted.push(pending);
       } catch (error) {
-        if (accepted.length > 1 && hasReason(error, 'invalid-argument')) {
-          // One transaction wrote something unstorable: commit the others without it.
-          for (const pending of accepted) await this.#commitGroup([pending]);
-        } else {
-          for (const pending of accepted) pending.reject(error);
-        }
-        return;
+        if (hasReason(error, 'conflict')) this.#stats.conflicts++;
+        pending.reject(error);
       }
-      // Another process moved the root: fold the group again onto its state.
-      if (attempt >= this.#casRetries) {
-        for (const pending of accepted) {
-          this.#stats.conflicts++;
-          pending.reject(conflict(pending.tx.database, '(space root: too many concurrent writers)'));
-        }
-        return;
-      }
-      try {
-        this.#head = await this.#readHead();
-      } catch (error) {
+    }
+    if (accepted.length === 0) return;
+    const now = Math.max(Date.now(), base.record.timestamp);
+    const history =
+      this.#historyLimit === 0 || base.record.sequence === 0
+        ? []
+        : [
+            { sequence: base.record.sequence, timestamp: base.record.timestamp, state: base.record.state },
+            ...base.record.history,
+          ].slice(0, this.#historyLimit);
+    const record = new CommitRecord(base.record.sequence + 1, now, state, history);
+    let pointer: AtomPointer;
+    try {
+      pointer = await this.#persist(record);
+    } catch (error) {
+      if (accepted.length > 1 && hasReason(error, 'invalid-argument')) {
+        // One transaction wrote something unstorable: commit the others without it.
+        for (const pending of accepted) await this.#submit([pending]);
+      } else {
         for (const pending of accepted) pending.reject(error);
-        return;
       }
-      group = accepted;
+      return;
+    }
+    this.#stats.barriers++;
+    const entry: InFlight = { after: { pointer, record }, done: Promise.resolve() };
+    entry.done = this.#backend.compareAndSetRoot(base.pointer, pointer).then(
+      (swapped) => this.#settle(entry, accepted, swapped, undefined),
+      (error: unknown) => this.#settle(entry, accepted, false, error),
+    );
+    this.#inflight.push(entry);
+  }
+
+  /** Handles a group's barrier result. Backends settle compare-and-sets in call order. */
+  #settle(entry: InFlight, accepted: Pending[], swapped: boolean, error: unknown): void {
+    const index = this.#inflight.indexOf(entry);
+    if (index >= 0) this.#inflight.splice(index, 1);
+    if (swapped) {
+      this.#head = entry.after;
+      this.#stats.commits += accepted.length;
+      const info: CommitInfo = {
+        sequence: entry.after.record.sequence,
+        timestamp: entry.after.record.timestamp,
+      };
+      for (const pending of accepted) pending.resolve(info);
+      return;
+    }
+    // Groups prepared on top of this one cannot commit either: fold them again once the
+    // pipeline is empty, on the root the backend really holds.
+    this.#resync = true;
+    if (error !== undefined) {
+      for (const pending of accepted) pending.reject(error);
+      return;
+    }
+    // Another writer moved the root (or an earlier group of ours failed): retry the group.
+    for (const pending of accepted) {
+      pending.attempts++;
+      if (pending.attempts > this.#casRetries) {
+        this.#stats.conflicts++;
+        pending.reject(conflict(pending.tx.database, '(space root: too many concurrent writers)'));
+      } else {
+        this.#retry.push(pending);
+      }
     }
   }
 

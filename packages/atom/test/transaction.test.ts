@@ -1,4 +1,11 @@
-import { hasReason, isConflict, isProtoError, ObjectSpace, type Transaction } from '@proto/atom';
+import {
+  hasReason,
+  isConflict,
+  isProtoError,
+  ObjectSpace,
+  type StorageBackend,
+  type Transaction,
+} from '@proto/atom';
 import { createMemoryLocation, type MemoryFaults, openMemoryBackend } from '@proto/storage-memory';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -320,5 +327,43 @@ describe('atom: time travel', () => {
       error = e;
     }
     expect(hasReason(error, 'not-found')).toBe(true);
+  });
+});
+
+/** Two spaces on one backend, as two processes on a shared multi-process backend would be. */
+function shared(backend: StorageBackend): StorageBackend {
+  return {
+    name: backend.name,
+    capabilities: { ...backend.capabilities, multiProcess: true, reclaim: false },
+    writeAtoms: (atoms) => backend.writeAtoms(atoms),
+    readAtom: (p) => backend.readAtom(p),
+    readAtomSync: (p) => (backend.readAtomSync as (p: string) => Uint8Array)(p),
+    readRoot: () => backend.readRoot(),
+    compareAndSetRoot: (e, n) => backend.compareAndSetRoot(e, n),
+    close: async () => undefined,
+  };
+}
+
+describe('atom: several writers on one backend', () => {
+  it('folds a group again onto a root another writer moved, and conflicts only on stale reads', async () => {
+    const backend = await openMemoryBackend();
+    const one = await ObjectSpace.open(shared(backend));
+    const two = await ObjectSpace.open(shared(backend));
+    open.push(one, two);
+    await one.database('app').transact((tx) => tx.set('counter', 0));
+    await two.refresh();
+    const stale = two.database('app').begin();
+    const blind = two.database('app').begin();
+    await one.database('app').transact((tx) => tx.set('x', 'from one'));
+    // `two` has not seen that commit: its compare-and-set fails, and it refolds on the new root.
+    blind.set('y', 'from two');
+    await blind.commit();
+    stale.set('counter', (stale.get<number>('counter') ?? 0) + 1);
+    await one.database('app').transact((tx) => tx.set('counter', 10));
+    expect(isConflict(await rejection(stale.commit()))).toBe(true);
+    await one.refresh();
+    const check = one.database('app').begin();
+    expect([check.get('x'), check.get('y'), check.get('counter')]).toEqual(['from one', 'from two', 10]);
+    await backend.close();
   });
 });
