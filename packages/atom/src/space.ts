@@ -35,7 +35,7 @@ export interface ObjectSpaceOptions {
   readonly cache?: {
     /** Decoded atoms kept in memory (default 200,000). */
     readonly maxAtoms?: number;
-    /** Encoded size of the decoded atoms kept (default 256 MiB). */
+    /** Estimated heap size of the decoded atoms kept: three times their encoded size (default 256 MiB). */
     readonly maxBytes?: number;
     /** Raw atom bytes kept for backends without synchronous reads (default 32 MiB). */
     readonly maxRawBytes?: number;
@@ -82,6 +82,13 @@ interface InFlight {
   /** Settles after the group's promises are settled. */
   done: Promise<void>;
 }
+
+/**
+ * Decoded atoms take about three times their encoded size on the heap (object headers,
+ * pointers, strings): the decoded-atom cache charges each entry that estimate, so `maxBytes`
+ * bounds memory rather than encoded bytes.
+ */
+const DECODED_SIZE_FACTOR = 3;
 
 /** Barriers outstanding at once: the next group is prepared while the previous one syncs. */
 const MAX_IN_FLIGHT = 2;
@@ -462,7 +469,7 @@ export class ObjectSpace {
         const pointer = pointers[i] as AtomPointer;
         atom[ATOM_POINTER] = pointer;
         atom[ATOM_LOADER] = this.#loader;
-        this.#atoms.set(pointer, atom, bytes.byteLength);
+        this.#atoms.set(pointer, atom, bytes.byteLength * DECODED_SIZE_FACTOR);
         this.#stats.atomsWritten++;
         this.#stats.bytesWritten += bytes.byteLength;
       }
@@ -506,7 +513,7 @@ export class ObjectSpace {
     const atom = atomDecoder(decoded.typeName, pointer)(decoded.payload);
     atom[ATOM_POINTER] = pointer;
     atom[ATOM_LOADER] = this.#loader;
-    this.#atoms.set(pointer, atom, bytes.byteLength);
+    this.#atoms.set(pointer, atom, bytes.byteLength * DECODED_SIZE_FACTOR);
     this.#stats.atomsLoaded++;
     return atom;
   }
