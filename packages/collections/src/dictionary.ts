@@ -1,0 +1,306 @@
+/**
+ * `Dictionary<K, V>`: a persistent ordered map on a wide B+ tree, stored as atoms.
+ */
+import { Atom, AtomRef, registerAtomType } from '@proto/atom';
+import {
+  detach,
+  OP_CHILD,
+  type RawScan,
+  READ_AT,
+  READ_COUNT,
+  READ_GET,
+  READ_HAS,
+  TrackedCollection,
+} from './collection.js';
+import { nodeCapacity } from './config.js';
+import { invalidArgument } from './errors.js';
+import type { KSlot } from './internal/keyed-node.js';
+import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
+import {
+  ABSENT,
+  build,
+  entryAt,
+  heightOf,
+  insert,
+  lastSizeDelta,
+  lookup,
+  lookupString,
+  remove,
+} from './internal/keyed-tree.js';
+import { badPayload } from './internal/slots.js';
+import type { OpNode, Tracker } from './internal/tracking.js';
+import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
+import { type RangeOptions, toKRange } from './range.js';
+
+const OP_SET = 1;
+const OP_DELETE = 2;
+const OP_INCREMENT = 3;
+
+function keysEqual(a: unknown, b: unknown): boolean {
+  return compareKeys(a, b) === 0;
+}
+
+/**
+ * A persistent ordered map: every update returns a new dictionary and leaves this one valid;
+ * unchanged subtrees are shared in memory and never written again. Keys follow the total
+ * order documented in `compareKeys`. Iteration yields `[key, value]` in key order.
+ *
+ * Inside a transaction (`tx.get`), reads are recorded per key or range and updates as
+ * operations, so transactions touching different keys commit side by side.
+ *
+ * @example
+ * const d = Dictionary.empty<string, number>().set('b', 2).set('a', 1);
+ * d.get('a');          // 1
+ * [...d.keys()];       // ['a', 'b']
+ */
+export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollection {
+  static readonly typeName = 'proto.dictionary';
+
+  /** @internal Use `Dictionary.empty()` or `Dictionary.from()`. */
+  constructor(root: Atom | AtomRef | undefined, size: number) {
+    super(root, size);
+  }
+
+  /** An empty dictionary. */
+  static empty<K extends Key = Key, V = unknown>(): Dictionary<K, V> {
+    return new Dictionary<K, V>(undefined, 0);
+  }
+
+  /** A dictionary of `entries` (for a repeated key, the last value wins). Builds bottom-up. */
+  static from<K extends Key, V>(entries: Iterable<readonly [K, V]>): Dictionary<K, V> {
+    const pairs: [unknown, unknown][] = [];
+    for (const [k, v] of entries) pairs.push([normalizeKey(k), detach(v)]);
+    pairs.sort((x, y) => compareKeys(x[0], y[0]));
+    const keys: unknown[] = [];
+    const vals: unknown[] = [];
+    for (const [k, v] of pairs) {
+      if (keys.length > 0 && compareKeys(keys[keys.length - 1], k) === 0) vals[vals.length - 1] = v;
+      else {
+        keys.push(k);
+        vals.push(v);
+      }
+    }
+    return new Dictionary<K, V>(build(keys, vals, nodeCapacity()), keys.length);
+  }
+
+  get atomType(): string {
+    return Dictionary.typeName;
+  }
+
+  toPayload(): unknown {
+    return [this._settledRoot(), this._size];
+  }
+
+  /** The number of entries. Recorded as a read of the size. */
+  get size(): number {
+    return this._readSize(0);
+  }
+
+  /** The value of `key`, or `undefined`. Nested collections come back bound to the same transaction. */
+  get(key: K): V | undefined {
+    const root = this._slot() as KSlot | undefined;
+    let raw: unknown;
+    if (typeof key === 'string') raw = root === undefined ? ABSENT : lookupString(root, key);
+    else {
+      if (typeof key !== 'number') assertKey(key);
+      raw = lookup(root, key);
+    }
+    const tracker = this._track;
+    if (tracker === undefined) {
+      if (raw === ABSENT) return undefined;
+      return (raw instanceof AtomRef ? raw.get() : raw) as V;
+    }
+    if (this._ops === undefined && !(raw instanceof Atom) && !(raw instanceof AtomRef)) {
+      tracker.baseKeys.push(key);
+      if (!tracker.registered) tracker.register();
+      return raw === ABSENT ? undefined : (raw as V);
+    }
+    if (raw === ABSENT) {
+      this._read(READ_GET, key, ABSENT);
+      return undefined;
+    }
+    return this._valueOut(key, raw) as V;
+  }
+
+  /** True when `key` is present. */
+  has(key: K): boolean {
+    assertKey(key);
+    const present = lookup(this._slot() as KSlot | undefined, key) !== ABSENT;
+    this._read(READ_HAS, key, present);
+    return present;
+  }
+
+  /** A dictionary with `key` set to `value`. Records no read. */
+  set(key: K, value: V): Dictionary<K, V> {
+    let v: unknown = value;
+    if (value instanceof TrackedCollection) {
+      const child = this._childUpdate(key, value, keysEqual);
+      if (child !== undefined) return child;
+      v = detach(value);
+    }
+    const k = typeof key === 'string' ? key : normalizeKey(key);
+    return this._derive(this._coreSet(k, v), OP_SET, k, v);
+  }
+
+  /** A dictionary without `key`. Records no read. */
+  delete(key: K): Dictionary<K, V> {
+    assertKey(key);
+    return this._derive(this._coreDelete(key), OP_DELETE, key, undefined);
+  }
+
+  /**
+   * Adds `delta` to the number stored under `key` (absent counts as 0). Commutative: records
+   * no read, so concurrent increments of one key all commit and sum.
+   */
+  increment(key: K, delta = 1): Dictionary<K, V> {
+    if (typeof delta !== 'number') invalidArgument(`increment delta must be a number, got ${typeof delta}`);
+    const k = typeof key === 'string' ? key : normalizeKey(key);
+    return this._derive(this._coreIncrement(k, delta), OP_INCREMENT, k, delta);
+  }
+
+  /** Sets `key` to `fn(current)`: a read of `key` followed by a write. */
+  update(key: K, fn: (current: V | undefined) => V): Dictionary<K, V> {
+    return this.set(key, fn(this.get(key)));
+  }
+
+  /** The entry at position `index` in key order (negative counts from the end), or undefined. */
+  at(index: number): [K, V] | undefined {
+    const i = index < 0 ? this._size + index : index;
+    const raw = this._rawAt(i);
+    this._read(READ_AT, i, raw);
+    if (raw === ABSENT) return undefined;
+    const [k, v] = raw as [unknown, unknown];
+    return [k as K, (this._track === undefined ? resolve(v) : this._valueOut(k, v)) as V];
+  }
+
+  /** The first entry in key order, or undefined. */
+  first(): [K, V] | undefined {
+    for (const e of this.entries()) return e;
+    return undefined;
+  }
+
+  /** The last entry in key order, or undefined. */
+  last(): [K, V] | undefined {
+    for (const e of this.entries({ reverse: true })) return e;
+    return undefined;
+  }
+
+  /** The number of entries in a range, from subtree counts (O(log n)). */
+  countRange(options: RangeOptions<K>): number {
+    const range = toKRange(options);
+    const n = countRange(this._slot() as KSlot | undefined, range);
+    this._read(READ_COUNT, range, n);
+    return n;
+  }
+
+  /** Entries `[key, value]` in key order, optionally within a range or reversed. Streams nodes. */
+  entries(options?: RangeOptions<K>): Generator<[K, V], void, undefined> {
+    return this._iterate(toKRange(options), (k, v) => [k as K, resolve(v) as V]);
+  }
+
+  /** Same as `entries(options)`. */
+  range(options: RangeOptions<K>): Generator<[K, V], void, undefined> {
+    return this.entries(options);
+  }
+
+  /** Keys in key order, optionally within a range or reversed. */
+  keys(options?: RangeOptions<K>): Generator<K, void, undefined> {
+    return this._iterate(toKRange(options), (k) => k as K);
+  }
+
+  /** Values in key order, optionally within a range or reversed. */
+  values(options?: RangeOptions<K>): Generator<V, void, undefined> {
+    return this._iterate(toKRange(options), (_k, v) => resolve(v) as V);
+  }
+
+  [Symbol.iterator](): Generator<[K, V], void, undefined> {
+    return this.entries();
+  }
+
+  /** Tree height in levels (for diagnostics and tests). Not recorded as a read. */
+  get depth(): number {
+    return heightOf(this._slot() as KSlot | undefined);
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  /** @internal */
+  _plain(): this {
+    return new Dictionary<K, V>(this._root, this._size) as this;
+  }
+  /** @internal */
+  _empty(): this {
+    return new Dictionary<K, V>(undefined, 0) as this;
+  }
+  /** @internal */
+  _rawGet(key: unknown): unknown {
+    return lookup(this._slot() as KSlot | undefined, key);
+  }
+  /** @internal */
+  override _rawAt(index: number): unknown {
+    if (!Number.isInteger(index) || index < 0 || index >= this._size || this._root === undefined)
+      return ABSENT;
+    const [leaf, i] = entryAt(this._slot() as KSlot, index);
+    return [leaf.keys[i], (leaf.vals as unknown[])[i]];
+  }
+  /** @internal */
+  _scan(range: unknown): RawScan {
+    return new KScan(this._slot() as KSlot | undefined, range as KRange);
+  }
+  /** @internal */
+  override _countRange(range: unknown): number {
+    return countRange(this._slot() as KSlot | undefined, range as KRange);
+  }
+  /** @internal */
+  _coreSet(key: unknown, value: unknown): Dictionary<K, V> {
+    const root = this._slot() as KSlot | undefined;
+    const next = insert(root, key, value, false, nodeCapacity());
+    if (next === root) return this;
+    return new Dictionary<K, V>(next, this._size + lastSizeDelta());
+  }
+  /** @internal */
+  _coreDelete(key: unknown): Dictionary<K, V> {
+    const root = this._slot() as KSlot | undefined;
+    const next = remove(root, key, nodeCapacity());
+    if (next === root) return this;
+    return new Dictionary<K, V>(next, this._size + lastSizeDelta());
+  }
+  /** @internal */
+  _coreIncrement(key: unknown, delta: number): Dictionary<K, V> {
+    const raw = lookup(this._slot() as KSlot | undefined, key);
+    const current = raw === ABSENT || raw === undefined ? 0 : raw;
+    if (typeof current !== 'number')
+      invalidArgument(`increment on a key whose value is not a number (${typeof current})`);
+    return this._coreSet(key, current + delta);
+  }
+  /** @internal */
+  override _setChild(key: unknown, value: unknown): TrackedCollection {
+    return this._coreSet(key, value);
+  }
+  /** @internal */
+  _applyOp(op: OpNode, tracker: Tracker): TrackedCollection {
+    switch (op.kind) {
+      case OP_SET:
+        return this._coreSet(op.a, op.b);
+      case OP_DELETE:
+        return this._coreDelete(op.a);
+      case OP_INCREMENT:
+        return this._coreIncrement(op.a, op.b as number);
+      case OP_CHILD:
+        return this._replayChild(op, tracker);
+      default:
+        return invalidArgument(`unknown dictionary operation ${op.kind}`);
+    }
+  }
+}
+
+function resolve(value: unknown): unknown {
+  return value instanceof AtomRef ? value.get() : value;
+}
+
+registerAtomType(Dictionary.typeName, (payload) => {
+  if (!Array.isArray(payload) || payload.length !== 2 || typeof payload[1] !== 'number')
+    return badPayload('dictionary');
+  const root = payload[0] as Atom | AtomRef | null;
+  return new Dictionary(root ?? undefined, payload[1]);
+});

@@ -1,0 +1,449 @@
+/**
+ * Persistent B+ tree algorithms over `KLeaf`/`KBranch`: lookup, insert, remove, positional
+ * access, bulk build. Every update copies only the nodes on the changed path (plus at most one
+ * sibling per level when nodes split or merge); everything else is shared.
+ */
+import { AtomRef } from '@proto/atom';
+import { branchCapacity } from '../config.js';
+import { compareKeys } from '../order.js';
+import { branchOf, inheritIndex, KBranch, KLeaf, type KNode, type KSlot } from './keyed-node.js';
+import { childOf } from './slots.js';
+
+/** Returned by lookups for a missing key (values may be `undefined`). */
+export const ABSENT: unique symbol = Symbol('absent');
+
+export function load(slot: KSlot): KNode {
+  return slot instanceof AtomRef ? slot.get() : slot;
+}
+
+export function countOf(node: KNode): number {
+  return node instanceof KLeaf ? node.keys.length : node.count;
+}
+
+function widthOf(node: KNode): number {
+  return node instanceof KLeaf ? node.keys.length : node.kids.length;
+}
+
+/** Index of `key` in sorted `keys`, or `~insertionPoint` (generic comparator). */
+export function searchKeys(keys: readonly unknown[], key: unknown): number {
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareKeys(keys[mid], key);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return ~lo;
+}
+
+/**
+ * The three UTF-16 code units of `key` at `p`, `p + 1`, `p + 2` (0 past the end) packed into
+ * one number (48 bits, exact in a double) whose order is their order.
+ */
+function fingerprint(key: string, p: number): number {
+  const n = key.length;
+  const a = p < n ? key.charCodeAt(p) : 0;
+  const b = p + 1 < n ? key.charCodeAt(p + 1) : 0;
+  const c = p + 2 < n ? key.charCodeAt(p + 2) : 0;
+  return (a * 65536 + b) * 65536 + c;
+}
+
+/** Builds (once) the string search index of a node; `null` when some key is not a string. */
+function keyIndex(node: KNode): Float64Array | null {
+  const built = node.fp;
+  if (built !== undefined) return built;
+  const keys = node.keys;
+  const n = keys.length;
+  for (let i = 0; i < n; i++) {
+    if (typeof keys[i] !== 'string') {
+      node.fp = null;
+      return null;
+    }
+  }
+  const first = keys[0] as string;
+  const last = keys[n - 1] as string;
+  const m = Math.min(first.length, last.length);
+  let p = 0;
+  while (p < m && first.charCodeAt(p) === last.charCodeAt(p)) p++;
+  const fp = new Float64Array(n);
+  for (let i = 0; i < n; i++) fp[i] = fingerprint(keys[i] as string, p);
+  // A flat copy rather than a slice of the first key, so the prefix check touches one string.
+  const codes: number[] = [];
+  if (p >= 13 && p <= 1024) for (let i = 0; i < p; i++) codes.push(first.charCodeAt(i));
+  node.prefix = codes.length > 0 ? String.fromCharCode(...codes) : first.slice(0, p);
+  node.fp = fp;
+  return fp;
+}
+
+/** Index of string `key` in a node's keys, or `~insertionPoint`. */
+function searchString(node: KNode, key: string): number {
+  const fp = keyIndex(node);
+  const keys = node.keys;
+  if (fp === null) return searchKeys(keys, key);
+  const n = keys.length;
+  const prefix = node.prefix;
+  if (prefix.length > 0 && !key.startsWith(prefix)) return key < prefix ? ~0 : ~n;
+  const x = fingerprint(key, prefix.length);
+  let lo = lowerBound(fp, x, n);
+  while (lo < n && fp[lo] === x) {
+    const k = keys[lo] as string;
+    if (k === key) return lo;
+    if (k > key) break;
+    lo++;
+  }
+  return ~lo;
+}
+
+/** Index of `key` in a node's keys, or `~insertionPoint`. */
+export function searchNode(node: KNode, key: unknown): number {
+  return typeof key === 'string' ? searchString(node, key) : searchKeys(node.keys, key);
+}
+
+/** Index of the child of a branch whose range holds `key`: the last `i` with `keys[i] <= key`, or 0. */
+export function childIndex(node: KBranch, key: unknown): number {
+  const i = searchNode(node, key);
+  if (i >= 0) return i;
+  const at = ~i;
+  return at === 0 ? 0 : at - 1;
+}
+
+/** The leaf that would hold `key`. */
+export function leafFor(root: KSlot, key: unknown): KLeaf {
+  let node: KNode = root instanceof AtomRef ? root.get() : root;
+  while (node instanceof KBranch) {
+    node = childOf(node.kids, childIndex(node, key));
+  }
+  return node;
+}
+
+const ATOM_POINTER = Symbol.for('@proto/atom-pointer');
+
+/** First index of `fp[0..n)` whose value is >= `x`; the loop body is a select, not a branch. */
+function lowerBound(fp: Float64Array, x: number, n: number): number {
+  if (n === 0) return 0;
+  let base = 0;
+  let len = n;
+  while (len > 1) {
+    const half = len >>> 1;
+    base = (fp[base + half] as number) < x ? base + half : base;
+    len -= half;
+  }
+  return (fp[base] as number) < x ? base + 1 : base;
+}
+
+/**
+ * `lookup` for a string key, written as one loop (the hot path of `Dictionary.get`): per node,
+ * a binary search over the fingerprints, then whole-string comparisons along the (usually
+ * one-long) run of equal fingerprints. Allocates nothing.
+ */
+export function lookupString(root: KSlot, key: string): unknown {
+  let node: KNode = root instanceof AtomRef ? root.get() : root;
+  for (;;) {
+    const fp = node.fp === undefined ? keyIndex(node) : node.fp;
+    const keys = node.keys;
+    const n = keys.length;
+    if (node instanceof KLeaf) {
+      if (fp === null) {
+        const i = searchKeys(keys, key);
+        return i < 0 ? ABSENT : node.vals === null ? true : node.vals[i];
+      }
+      const x = fingerprint(key, node.prefix.length);
+      let lo = lowerBound(fp, x, n);
+      while (lo < n && fp[lo] === x) {
+        const k = keys[lo] as string;
+        if (k === key) return node.vals === null ? true : node.vals[lo];
+        if (k > key) return ABSENT;
+        lo++;
+      }
+      return ABSENT;
+    }
+    let i: number;
+    if (fp === null) {
+      i = childIndex(node, key);
+    } else {
+      const prefix = node.prefix;
+      const p = prefix.length;
+      if (p !== 0 && !key.startsWith(prefix)) {
+        i = key < prefix ? 0 : n - 1;
+      } else {
+        const x = fingerprint(key, p);
+        let lo = lowerBound(fp, x, n);
+        while (lo < n && fp[lo] === x && (keys[lo] as string) <= key) lo++;
+        i = lo === 0 ? 0 : lo - 1;
+      }
+    }
+    const kids = node.kids;
+    const kid = kids[i] as KSlot;
+    if (kid instanceof AtomRef) node = kid.get();
+    else {
+      if ((kid as unknown as Record<symbol, unknown>)[ATOM_POINTER] !== undefined) childOf(kids, i);
+      node = kid;
+    }
+  }
+}
+
+/** The stored value of `key` (`true` in key-only trees), or `ABSENT`. Allocates nothing. */
+export function lookup(root: KSlot | undefined, key: unknown): unknown {
+  if (root === undefined) return ABSENT;
+  if (typeof key === 'string') return lookupString(root, key);
+  const leaf = leafFor(root, key);
+  const i = searchKeys(leaf.keys, key);
+  if (i < 0) return ABSENT;
+  return leaf.vals === null ? true : leaf.vals[i];
+}
+
+function insertAt<T>(items: readonly T[], at: number, item: T): T[] {
+  const n = items.length;
+  const out = new Array<T>(n + 1);
+  for (let i = 0; i < at; i++) out[i] = items[i] as T;
+  out[at] = item;
+  for (let i = at; i < n; i++) out[i + 1] = items[i] as T;
+  return out;
+}
+
+function removeAt<T>(items: readonly T[], at: number): T[] {
+  const n = items.length;
+  const out = new Array<T>(n - 1);
+  for (let i = 0; i < at; i++) out[i] = items[i] as T;
+  for (let i = at + 1; i < n; i++) out[i - 1] = items[i] as T;
+  return out;
+}
+
+// Results of the recursive updates, passed back without allocating tuples.
+let splitRight: KNode | undefined;
+let sizeDelta = 0;
+
+/** The number of entries the last `insert` or `remove` added (1, 0 or -1). */
+export function lastSizeDelta(): number {
+  return sizeDelta;
+}
+
+function leafInsert(leaf: KLeaf, key: unknown, val: unknown, cap: number): KLeaf {
+  const keys = leaf.keys;
+  const vals = leaf.vals;
+  const i = searchNode(leaf, key);
+  if (i >= 0) {
+    if (vals === null || Object.is(vals[i], val)) return leaf;
+    const nv = vals.slice();
+    nv[i] = val;
+    return inheritIndex(leaf, new KLeaf(keys, nv));
+  }
+  sizeDelta = 1;
+  const at = ~i;
+  const nk = insertAt(keys, at, key);
+  const nv = vals === null ? null : insertAt(vals, at, val);
+  if (nk.length <= cap) return new KLeaf(nk, nv);
+  const half = nk.length >>> 1;
+  splitRight = new KLeaf(nk.slice(half), nv === null ? null : nv.slice(half));
+  return new KLeaf(nk.slice(0, half), nv === null ? null : nv.slice(0, half));
+}
+
+function branchInsert(b: KBranch, key: unknown, val: unknown, cap: number): KBranch {
+  const ci = childIndex(b, key);
+  const child = childOf(b.kids, ci);
+  const nc = child instanceof KLeaf ? leafInsert(child, key, val, cap) : branchInsert(child, key, val, cap);
+  if (nc === child) return b;
+  const right = splitRight as KNode | undefined;
+  splitRight = undefined;
+  if (right === undefined) {
+    const kids = b.kids.slice();
+    kids[ci] = nc;
+    let sizes = b.sizes;
+    if (sizeDelta !== 0) {
+      const s = sizes.slice();
+      s[ci] = (s[ci] as number) + sizeDelta;
+      sizes = s;
+    }
+    const keys = b.keys;
+    if (keys[ci] === nc.keys[0]) return inheritIndex(b, new KBranch(keys, kids, sizes, b.count + sizeDelta));
+    const k = keys.slice();
+    k[ci] = nc.keys[0];
+    return new KBranch(k, kids, sizes, b.count + sizeDelta);
+  }
+  const keys = b.keys.slice();
+  const kids = b.kids.slice();
+  const sizes = b.sizes.slice();
+  keys[ci] = nc.keys[0];
+  kids[ci] = nc;
+  sizes[ci] = countOf(nc);
+  const nk = insertAt(keys, ci + 1, right.keys[0]);
+  const nkids = insertAt(kids, ci + 1, right as KSlot);
+  const ns = insertAt(sizes, ci + 1, countOf(right));
+  if (nkids.length <= branchCapacity()) return new KBranch(nk, nkids, ns, b.count + sizeDelta);
+  const half = nkids.length >>> 1;
+  splitRight = branchOf(nk.slice(half), nkids.slice(half), ns.slice(half));
+  return branchOf(nk.slice(0, half), nkids.slice(0, half), ns.slice(0, half));
+}
+
+/**
+ * Inserts or replaces `key` (with `val`; ignored by key-only trees) and returns the new root.
+ * Returns the same root object when nothing changed. `lastSizeDelta()` tells whether it was new.
+ */
+export function insert(
+  root: KSlot | undefined,
+  key: unknown,
+  val: unknown,
+  keyOnly: boolean,
+  cap: number,
+): KNode {
+  sizeDelta = 0;
+  splitRight = undefined;
+  if (root === undefined) {
+    sizeDelta = 1;
+    return new KLeaf([key], keyOnly ? null : [val]);
+  }
+  const r = load(root);
+  const nr = r instanceof KLeaf ? leafInsert(r, key, val, cap) : branchInsert(r, key, val, cap);
+  const right = splitRight as KNode | undefined;
+  if (right === undefined) return nr;
+  splitRight = undefined;
+  return branchOf([nr.keys[0], right.keys[0]], [nr, right], [countOf(nr), countOf(right)]);
+}
+
+/** Rebuilds two adjacent siblings as one node, or two of even size when one would overflow. */
+function rebalance(left: KNode, right: KNode, cap: number): KNode[] {
+  if (left instanceof KLeaf && right instanceof KLeaf) {
+    const keys = left.keys.concat(right.keys);
+    const vals = left.vals === null || right.vals === null ? null : left.vals.concat(right.vals);
+    if (keys.length <= cap) return [new KLeaf(keys, vals)];
+    const half = keys.length >>> 1;
+    return [
+      new KLeaf(keys.slice(0, half), vals === null ? null : vals.slice(0, half)),
+      new KLeaf(keys.slice(half), vals === null ? null : vals.slice(half)),
+    ];
+  }
+  const l = left as KBranch;
+  const r = right as KBranch;
+  const keys = l.keys.concat(r.keys);
+  const kids = l.kids.concat(r.kids);
+  const sizes = l.sizes.concat(r.sizes);
+  if (kids.length <= branchCapacity()) return [new KBranch(keys, kids, sizes, l.count + r.count)];
+  const half = kids.length >>> 1;
+  return [
+    branchOf(keys.slice(0, half), kids.slice(0, half), sizes.slice(0, half)),
+    branchOf(keys.slice(half), kids.slice(half), sizes.slice(half)),
+  ];
+}
+
+function leafRemove(leaf: KLeaf, key: unknown): KLeaf | undefined {
+  const i = searchNode(leaf, key);
+  if (i < 0) return leaf;
+  sizeDelta = -1;
+  if (leaf.keys.length === 1) return undefined;
+  return new KLeaf(removeAt(leaf.keys, i), leaf.vals === null ? null : removeAt(leaf.vals, i));
+}
+
+function branchRemove(b: KBranch, key: unknown, cap: number): KBranch | undefined {
+  const ci = childIndex(b, key);
+  const child = childOf(b.kids, ci);
+  const nc = child instanceof KLeaf ? leafRemove(child, key) : branchRemove(child, key, cap);
+  if (nc === child) return b;
+  if (nc === undefined) {
+    if (b.kids.length === 1) return undefined;
+    return new KBranch(removeAt(b.keys, ci), removeAt(b.kids, ci), removeAt(b.sizes, ci), b.count - 1);
+  }
+  const keys = b.keys.slice();
+  const kids = b.kids.slice();
+  const sizes = b.sizes.slice();
+  keys[ci] = nc.keys[0];
+  kids[ci] = nc;
+  sizes[ci] = countOf(nc);
+  const min = (nc instanceof KLeaf ? cap : branchCapacity()) >>> 2;
+  if (widthOf(nc) >= min || kids.length === 1) return new KBranch(keys, kids, sizes, b.count - 1);
+  const li = ci > 0 ? ci - 1 : ci;
+  const merged = rebalance(load(kids[li] as KSlot), load(kids[li + 1] as KSlot), cap);
+  const mk = merged.map((n) => n.keys[0]);
+  const ms = merged.map(countOf);
+  keys.splice(li, 2, ...mk);
+  kids.splice(li, 2, ...merged);
+  sizes.splice(li, 2, ...ms);
+  return new KBranch(keys, kids, sizes, b.count - 1);
+}
+
+/** Removes `key`; returns the new root (`undefined` when empty), the same root if absent. */
+export function remove(root: KSlot | undefined, key: unknown, cap: number): KNode | undefined {
+  sizeDelta = 0;
+  if (root === undefined) return undefined;
+  const r = load(root);
+  let nr = r instanceof KLeaf ? leafRemove(r, key) : branchRemove(r, key, cap);
+  while (nr instanceof KBranch && nr.kids.length === 1) nr = load(nr.kids[0] as KSlot);
+  return nr;
+}
+
+/** The leaf and index of the entry at position `index` (0-based), which must be in range. */
+export function entryAt(root: KSlot, index: number): [KLeaf, number] {
+  let node = load(root);
+  while (node instanceof KBranch) {
+    let i = 0;
+    const sizes = node.sizes;
+    while (index >= (sizes[i] as number)) index -= sizes[i++] as number;
+    node = load(node.kids[i] as KSlot);
+  }
+  return [node, index];
+}
+
+/** The number of entries whose key is before the target (`before(key)` is monotone: true, then false). */
+export function countBefore(root: KSlot | undefined, before: (key: unknown) => boolean): number {
+  if (root === undefined) return 0;
+  let node = load(root);
+  let acc = 0;
+  while (node instanceof KBranch) {
+    let i = 0;
+    while (i + 1 < node.keys.length && before(node.keys[i + 1])) acc += node.sizes[i++] as number;
+    node = load(node.kids[i] as KSlot);
+  }
+  let i = 0;
+  while (i < node.keys.length && before(node.keys[i])) i++;
+  return acc + i;
+}
+
+/** Builds a tree from keys sorted strictly ascending (and their values); `undefined` when empty. */
+export function build(
+  keys: readonly unknown[],
+  vals: readonly unknown[] | null,
+  cap: number,
+): KNode | undefined {
+  const n = keys.length;
+  if (n === 0) return undefined;
+  let level: KNode[] = [];
+  const leaves = Math.ceil(n / cap);
+  for (let j = 0, start = 0; j < leaves; j++) {
+    const end = Math.round(((j + 1) * n) / leaves);
+    level.push(new KLeaf(keys.slice(start, end), vals === null ? null : vals.slice(start, end)));
+    start = end;
+  }
+  const bcap = branchCapacity();
+  while (level.length > 1) {
+    const m = level.length;
+    const groups = Math.ceil(m / bcap);
+    const next: KNode[] = [];
+    for (let j = 0, start = 0; j < groups; j++) {
+      const end = Math.round(((j + 1) * m) / groups);
+      const group = level.slice(start, end);
+      next.push(
+        branchOf(
+          group.map((g) => g.keys[0]),
+          group,
+          group.map(countOf),
+        ),
+      );
+      start = end;
+    }
+    level = next;
+  }
+  return level[0];
+}
+
+/** Tree height in levels (1 for a single leaf, 0 when empty). */
+export function heightOf(root: KSlot | undefined): number {
+  if (root === undefined) return 0;
+  let h = 1;
+  let node = load(root);
+  while (node instanceof KBranch) {
+    node = load(node.kids[0] as KSlot);
+    h++;
+  }
+  return h;
+}

@@ -1,0 +1,297 @@
+/**
+ * `List<T>`: a persistent positional sequence on a counted B-tree (rope), stored as atoms.
+ */
+import { type Atom, AtomRef, registerAtomType } from '@proto/atom';
+import { detach, OP_CHILD, type RawScan, READ_GET, TrackedCollection } from './collection.js';
+import { nodeCapacity } from './config.js';
+import { collectionError, invalidArgument } from './errors.js';
+import { ABSENT } from './internal/keyed-tree.js';
+import type { LSlot } from './internal/list-node.js';
+import {
+  insertItem,
+  itemAt,
+  join,
+  LScan,
+  lbuild,
+  lheight,
+  lload,
+  removeItem,
+  setItem,
+  split,
+} from './internal/list-tree.js';
+import { badPayload } from './internal/slots.js';
+import type { OpNode, Tracker } from './internal/tracking.js';
+
+const OP_SET = 1;
+const OP_INSERT = 2;
+const OP_REMOVE = 3;
+const OP_SLICE = 4;
+const OP_CONCAT = 5;
+
+/** Positions to iterate: `[start, end)`, optionally from the end. */
+export interface ListRangeOptions {
+  /** Default 0. */
+  readonly start?: number;
+  /** Exclusive; default the end of the list. */
+  readonly end?: number;
+  readonly reverse?: boolean;
+}
+
+interface ListRange {
+  readonly start: number;
+  readonly end: number;
+  readonly reverse: boolean;
+}
+
+function sameIndex(a: unknown, b: unknown): boolean {
+  return a === b;
+}
+
+function resolve(value: unknown): unknown {
+  return value instanceof AtomRef ? value.get() : value;
+}
+
+/**
+ * A persistent list: index access, set, insert and remove at any position, append, prepend,
+ * slice and concat, all O(log n). Every update returns a new list; this one stays valid.
+ *
+ * Inside a transaction, reads are recorded per position (and per iterated range) and updates
+ * as positional operations replayed on a newer version.
+ *
+ * @example
+ * const l = List.from(['a', 'c']).insert(1, 'b').append('d');
+ * l.get(1);           // 'b'
+ * [...l.slice(1, 3)]; // ['b', 'c']
+ */
+export class List<T = unknown> extends TrackedCollection {
+  static readonly typeName = 'proto.list';
+
+  /** @internal Use `List.empty()` or `List.from()`. */
+  constructor(root: Atom | AtomRef | undefined, size: number) {
+    super(root, size);
+  }
+
+  static empty<T = unknown>(): List<T> {
+    return new List<T>(undefined, 0);
+  }
+
+  static from<T>(items: Iterable<T>): List<T> {
+    const array: unknown[] = [];
+    for (const item of items) array.push(detach(item));
+    return new List<T>(lbuild(array, nodeCapacity()), array.length);
+  }
+
+  get atomType(): string {
+    return List.typeName;
+  }
+
+  toPayload(): unknown {
+    return [this._settledRoot(), this._size];
+  }
+
+  /** The number of items. Recorded as a read. */
+  get size(): number {
+    return this._readSize(0);
+  }
+
+  /** The item at `index` (negative counts from the end), or undefined when out of range. */
+  get(index: number): T | undefined {
+    const i = index < 0 ? this._size + index : index;
+    const raw = this._rawGet(i);
+    if (this._track === undefined) return raw === ABSENT ? undefined : (resolve(raw) as T);
+    if (raw === ABSENT) {
+      this._read(READ_GET, i, ABSENT);
+      return undefined;
+    }
+    return this._valueOut(i, raw) as T;
+  }
+
+  /** A list with the item at `index` (0..size-1, negative from the end) replaced. */
+  set(index: number, value: T): List<T> {
+    const i = this._index(index, false);
+    const child = this._childUpdate(i, value, sameIndex);
+    if (child !== undefined) return child;
+    const v = detach(value);
+    return this._derive(this._coreSet(i, v), OP_SET, i, v);
+  }
+
+  /** A list with `value` inserted before position `index` (0..size; `size` appends). */
+  insert(index: number, value: T): List<T> {
+    const i = this._index(index, true);
+    const v = detach(value);
+    return this._derive(this._coreInsert(i, v), OP_INSERT, i, v);
+  }
+
+  /** A list with `value` at the end. Replays as an append (after concurrent appends). */
+  append(value: T): List<T> {
+    const v = detach(value);
+    return this._derive(this._coreInsert(this._size, v), OP_INSERT, -1, v);
+  }
+
+  /** A list with `value` at the start. */
+  prepend(value: T): List<T> {
+    const v = detach(value);
+    return this._derive(this._coreInsert(0, v), OP_INSERT, 0, v);
+  }
+
+  /** A list without the item at `index` (0..size-1, negative from the end). */
+  remove(index: number): List<T> {
+    const i = this._index(index, false);
+    return this._derive(this._coreRemove(i), OP_REMOVE, i, undefined);
+  }
+
+  /** Items `[start, end)` with `Array.prototype.slice` semantics (negative from the end). O(log n). */
+  slice(start = 0, end?: number): List<T> {
+    const s = clampSlice(start, this._size);
+    const e = end === undefined ? this._size : clampSlice(end, this._size);
+    return this._derive(this._coreSlice(s, Math.max(s, e)), OP_SLICE, s, Math.max(s, e));
+  }
+
+  /** This list followed by `other`. O(log n). */
+  concat(other: List<T>): List<T> {
+    if (!(other instanceof List)) invalidArgument('concat takes a List');
+    const plain = detach(other) as List<T>;
+    return this._derive(this._coreConcat(plain), OP_CONCAT, plain, undefined);
+  }
+
+  /** Items in order, optionally within `[start, end)` or reversed. Streams nodes. */
+  values(options?: ListRangeOptions): Generator<T, void, undefined> {
+    return this._iterate(this._range(options), (_i, v) => resolve(v) as T);
+  }
+
+  /** `[index, item]` pairs in order, optionally within a range or reversed. */
+  entries(options?: ListRangeOptions): Generator<[number, T], void, undefined> {
+    return this._iterate(this._range(options), (i, v) => [i as number, resolve(v) as T]);
+  }
+
+  [Symbol.iterator](): Generator<T, void, undefined> {
+    return this.values();
+  }
+
+  /** All items as an array (materializes the list). */
+  toArray(): T[] {
+    return [...this.values()];
+  }
+
+  /** Tree height in levels (diagnostics). */
+  get depth(): number {
+    return this._root === undefined ? 0 : lheight(lload(this._slot() as LSlot));
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  private _index(index: number, allowEnd: boolean): number {
+    if (!Number.isInteger(index)) invalidArgument(`list index must be an integer, got ${String(index)}`);
+    const i = index < 0 ? this._size + index : index;
+    if (i < 0 || i > this._size || (!allowEnd && i === this._size)) {
+      invalidArgument(`list index ${index} is out of range for a list of ${this._size} items`);
+    }
+    return i;
+  }
+
+  private _range(options: ListRangeOptions | undefined): ListRange {
+    const start = Math.max(0, options?.start ?? 0);
+    return { start, end: options?.end ?? Number.POSITIVE_INFINITY, reverse: options?.reverse === true };
+  }
+
+  /** @internal */
+  _plain(): this {
+    return new List<T>(this._root, this._size) as this;
+  }
+  /** @internal */
+  _empty(): this {
+    return new List<T>(undefined, 0) as this;
+  }
+  /** @internal */
+  _rawGet(index: unknown): unknown {
+    const i = index as number;
+    if (!Number.isInteger(i) || i < 0 || i >= this._size) return ABSENT;
+    return itemAt(this._slot() as LSlot, i);
+  }
+  /** @internal */
+  _scan(range: unknown): RawScan {
+    const r = range as ListRange;
+    return new LScan(this._slot() as LSlot | undefined, r.start, Math.min(r.end, this._size), r.reverse);
+  }
+  /** @internal */
+  _coreSet(i: number, v: unknown): List<T> {
+    const root = setItem(lload(this._slot() as LSlot), i, v);
+    return root === this._root ? this : new List<T>(root, this._size);
+  }
+  /** @internal */
+  _coreInsert(i: number, v: unknown): List<T> {
+    return new List<T>(insertItem(this._slot() as LSlot | undefined, i, v, nodeCapacity()), this._size + 1);
+  }
+  /** @internal */
+  _coreRemove(i: number): List<T> {
+    return new List<T>(removeItem(this._slot() as LSlot, i, nodeCapacity()), this._size - 1);
+  }
+  /** @internal */
+  _coreSlice(s: number, e: number): List<T> {
+    if (s === 0 && e === this._size) return this;
+    const cap = nodeCapacity();
+    const [left] = split(this._slot() as LSlot | undefined, e, cap);
+    const [, mid] = split(left, s, cap);
+    return new List<T>(mid, e - s);
+  }
+  /** @internal */
+  _coreConcat(other: List<T>): List<T> {
+    if (other._size === 0) return this;
+    if (this._size === 0) return other;
+    const cap = nodeCapacity();
+    return new List<T>(
+      join(lload(this._slot() as LSlot), lload(other._root as LSlot), cap),
+      this._size + other._size,
+    );
+  }
+  /** @internal */
+  override _setChild(key: unknown, value: unknown): TrackedCollection {
+    const i = key as number;
+    if (i < 0 || i >= this._size)
+      collectionError('conflict', 'a nested list item moved out of range in a newer version');
+    return this._coreSet(i, value);
+  }
+  /** @internal */
+  _applyOp(op: OpNode, tracker: Tracker): TrackedCollection {
+    const i = op.a as number;
+    const inRange = (allowEnd: boolean) => {
+      if (i < 0 || i > this._size || (!allowEnd && i === this._size)) {
+        collectionError(
+          'conflict',
+          `list position ${i} no longer exists in the newer version; run the transaction again`,
+        );
+      }
+    };
+    switch (op.kind) {
+      case OP_SET:
+        inRange(false);
+        return this._coreSet(i, op.b);
+      case OP_INSERT:
+        if (i === -1) return this._coreInsert(this._size, op.b);
+        inRange(true);
+        return this._coreInsert(i, op.b);
+      case OP_REMOVE:
+        inRange(false);
+        return this._coreRemove(i);
+      case OP_SLICE:
+        return this._coreSlice(Math.min(i, this._size), Math.min(op.b as number, this._size));
+      case OP_CONCAT:
+        return this._coreConcat(op.a as List<T>);
+      case OP_CHILD:
+        return this._replayChild(op, tracker);
+      default:
+        return invalidArgument(`unknown list operation ${op.kind}`);
+    }
+  }
+}
+
+function clampSlice(index: number, size: number): number {
+  if (!Number.isInteger(index)) invalidArgument(`slice bounds must be integers, got ${String(index)}`);
+  return index < 0 ? Math.max(0, size + index) : Math.min(index, size);
+}
+
+registerAtomType(List.typeName, (payload) => {
+  if (!Array.isArray(payload) || payload.length !== 2 || typeof payload[1] !== 'number')
+    return badPayload('list');
+  return new List((payload[0] as Atom | AtomRef | null) ?? undefined, payload[1]);
+});

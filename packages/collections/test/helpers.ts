@@ -1,0 +1,89 @@
+/**
+ * Shared test helpers: a memory-backed space that can be closed and reopened, key arbitraries
+ * and a canonical form of keys for plain `Map` models.
+ */
+import { ObjectSpace } from '@proto/atom';
+import { createMemoryLocation, type MemoryLocation, openMemoryBackend } from '@proto/storage-memory';
+import fc from 'fast-check';
+import type { Key } from '../src/index.js';
+
+export interface SpaceHandle {
+  space: ObjectSpace;
+  readonly location: MemoryLocation;
+}
+
+export async function openSpace(
+  location: MemoryLocation = createMemoryLocation(),
+  maxAtoms = 1000,
+): Promise<SpaceHandle> {
+  const space = await ObjectSpace.open(await openMemoryBackend({ location }), { cache: { maxAtoms } });
+  return { space, location };
+}
+
+export async function reopen(handle: SpaceHandle, maxAtoms = 1000): Promise<void> {
+  await handle.space.close();
+  handle.space = await ObjectSpace.open(await openMemoryBackend({ location: handle.location }), {
+    cache: { maxAtoms },
+  });
+}
+
+/** Stores `value` as root `name` and reads it back through a fresh transaction. */
+export async function roundTrip<T>(
+  handle: SpaceHandle,
+  name: string,
+  value: T,
+  mode: 'commit' | 'evict' | 'reopen',
+): Promise<T> {
+  const db = handle.space.database('test');
+  const tx = db.begin();
+  tx.set(name, value);
+  await tx.commit();
+  if (mode === 'evict') handle.space.evictCaches();
+  if (mode === 'reopen') await reopen(handle);
+  const read = handle.space.database('test').begin({ readOnly: true }).get<T>(name);
+  if (read === undefined) throw new Error(`root ${name} missing after ${mode}`);
+  return read;
+}
+
+/** Canonical string of a key: equal keys (by the collection order) give equal strings. */
+export function canon(key: unknown): string {
+  if (key === null) return 'n';
+  switch (typeof key) {
+    case 'boolean':
+      return key ? 't' : 'f';
+    case 'number':
+      return Number.isNaN(key) ? 'N' : `d${key === 0 ? 0 : key}`;
+    case 'bigint':
+      return `b${key}`;
+    case 'string':
+      return `s${JSON.stringify(key)}`;
+    default:
+      break;
+  }
+  if (key instanceof Date) return `D${key.getTime()}`;
+  if (key instanceof Uint8Array) return `u${[...key].join(',')}`;
+  if (Array.isArray(key)) return `[${key.map(canon).join(';')}]`;
+  throw new Error(`not a key: ${String(key)}`);
+}
+
+const scalarKey: fc.Arbitrary<Key> = fc.oneof(
+  fc.integer({ min: -30, max: 30 }),
+  fc.string({ maxLength: 3 }),
+  fc.constantFrom(null, true, false, Number.NaN, -0, 0.5, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY),
+  fc.bigInt({ min: -30n, max: 30n }),
+  fc.integer({ min: 0, max: 5 }).map((t) => new Date(t * 1000)),
+  fc.uint8Array({ maxLength: 2, max: 3 }),
+);
+
+/** Keys of every supported type, small domains so that collisions and overwrites happen. */
+export const anyKey: fc.Arbitrary<Key> = fc.oneof(
+  { weight: 6, arbitrary: scalarKey },
+  { weight: 1, arbitrary: fc.array(scalarKey, { maxLength: 2 }) },
+);
+
+/** String keys from a small domain. */
+export const smallString = fc.string({
+  minLength: 0,
+  maxLength: 3,
+  unit: fc.constantFrom('a', 'b', 'c', 'd'),
+});

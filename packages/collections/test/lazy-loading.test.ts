@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { Dictionary, List } from '../src/index.js';
+import { openSpace, reopen } from './helpers.js';
+
+const key = (i: number) => `k${String(i).padStart(6, '0')}`;
+
+describe('collections: lazy loading and eviction', () => {
+  it('streams a tree larger than the cache when iterating, ranging and reading after reopen', async () => {
+    const h = await openSpace(undefined, 40);
+    const n = 20_000;
+    await h.space.database('app').transact((tx) => {
+      tx.set('d', Dictionary.from(Array.from({ length: n }, (_, i) => [key(i), i] as [string, number])));
+      tx.set('l', List.from(Array.from({ length: n }, (_, i) => i)));
+    });
+    await reopen(h, 40);
+    const tx = h.space.database('app').begin({ readOnly: true });
+    const d = tx.get<Dictionary<string, number>>('d') as Dictionary<string, number>;
+    let count = 0;
+    let maxCached = 0;
+    for (const [k, v] of d) {
+      expect(k).toBe(key(v));
+      count++;
+      if (count % 500 === 0) maxCached = Math.max(maxCached, h.space.stats().cachedAtoms);
+    }
+    expect(count).toBe(n);
+    expect([...d.keys({ from: key(100), to: key(110), reverse: true })]).toEqual(
+      Array.from({ length: 10 }, (_, i) => key(109 - i)),
+    );
+    for (let i = 0; i < n; i += 997) expect(d.get(key(i))).toBe(i);
+    const l = tx.get<List<number>>('l') as List<number>;
+    let sum = 0;
+    for (const x of l.values({ start: 5000, end: 15000 })) sum += x;
+    expect(sum).toBe(((5000 + 14999) * 10000) / 2);
+    maxCached = Math.max(maxCached, h.space.stats().cachedAtoms);
+    expect(maxCached).toBeLessThanOrEqual(40);
+    expect(h.space.stats().atomsLoaded).toBeGreaterThan(n / 64);
+    await h.space.close();
+  });
+
+  it('loads nodes again after evictCaches when the tree was built and committed in this process', async () => {
+    const h = await openSpace(undefined, 10_000);
+    const db = h.space.database('app');
+    await db.transact((tx) =>
+      tx.set('d', Dictionary.from(Array.from({ length: 5000 }, (_, i) => [key(i), i] as [string, number]))),
+    );
+    const d = db.begin({ readOnly: true }).get<Dictionary<string, number>>('d') as Dictionary<string, number>;
+    expect([...d.values()].length).toBe(5000); // a first pass switches stored children to references
+    h.space.evictCaches();
+    const before = h.space.stats().atomsLoaded;
+    expect(d.get(key(4321))).toBe(4321);
+    expect(h.space.stats().atomsLoaded - before).toBe(d.depth);
+    await h.space.close();
+  });
+});
