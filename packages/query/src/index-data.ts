@@ -1,0 +1,487 @@
+/**
+ * One secondary index: its definition and its tree. The tree is a `Dictionary` from index key
+ * to the primary key of the record that has it, or, when several records share the key, to a
+ * `Dictionary` of their primary keys (a key → set-of-keys map, so a key shared by many records
+ * costs one small set, and a unique value costs one entry). Index keys are the values at the
+ * indexed path (every element, for a `[]` path) or the key function's result, when they are
+ * keys; records whose value is missing, `undefined` or not a key (plain objects) have no entry.
+ */
+import { compareKeys, Dictionary, type Key } from '@proto/collections';
+import { invalidArgument, UniqueConstraintError } from './errors.js';
+import { type Accessor, fnAccessor, pathAccessor } from './expr.js';
+import { cursorOf, type EntryCursor, type KeyRange } from './internal/dict.js';
+import { registeredKeyFunction } from './key-function.js';
+import { getterOf, parsePath, type Visitor, visitorOf } from './path.js';
+import { isKey, keysEqual } from './values.js';
+
+/** What an index is built on, as stored. */
+export type IndexTarget = { readonly path: string } | { readonly fn: string };
+
+/** A stored index definition. */
+export interface IndexDefinition {
+  readonly name: string;
+  readonly on: IndexTarget;
+  readonly unique: boolean;
+}
+
+/** Marks "no key". */
+export const NO_KEY: unique symbol = Symbol('no-key');
+
+const EMPTY: readonly Key[] = [];
+
+/** Normalizes a key the way the trees store it (so inline primary keys compare exactly). */
+export function normalizePk<K>(pk: K): K {
+  return (typeof pk === 'number' && pk === 0 ? 0 : pk) as K;
+}
+
+/** An immutable index: definition, tree and counts. */
+export class IndexData {
+  /** The accessor the index answers for. */
+  readonly accessor: Accessor;
+  /** True for a `[]` path: a record may have several keys. */
+  readonly multi: boolean;
+  #keyOf: ((record: unknown) => unknown) | undefined;
+  #parent: Visitor | undefined;
+
+  constructor(
+    readonly def: IndexDefinition,
+    readonly tree: Dictionary,
+    /** Number of (key, primary key) entries. */
+    readonly entries: number,
+    /** Number of records with at least one entry. */
+    readonly covered: number,
+    /**
+     * For a path ending in `[]`: records whose value at the path without the `[]` is a string
+     * (`contains` matches substrings of those, which the index does not hold).
+     */
+    readonly strings = 0,
+  ) {
+    if ('path' in def.on) {
+      const acc = pathAccessor(def.on.path);
+      this.accessor = acc;
+      this.multi = acc.path.multi;
+      const text = def.on.path;
+      if (text.endsWith('[]')) this.#parent = visitorOf(parsePath(text.slice(0, -2)));
+    } else {
+      const name = def.on.fn;
+      this.accessor = fnAccessor(name, (r) => registeredKeyFunction(name)(r));
+      this.multi = false;
+    }
+  }
+
+  get name(): string {
+    return this.def.name;
+  }
+
+  /** Distinct index keys in the tree. */
+  get keyCount(): number {
+    return this.tree.size;
+  }
+
+  #counts: Map<unknown, number> | undefined;
+  #members: Map<unknown, Membership> | undefined;
+  #materialized = 0;
+
+  #membership(key: Key): Membership {
+    if (typeof key === 'object' && key !== null)
+      return { value: this.tree.get(key), probes: 0, set: undefined };
+    const memo = (this.#members ??= new Map());
+    let m = memo.get(key);
+    if (m === undefined) {
+      if (memo.size >= 4096) memo.clear();
+      m = { value: this.tree.get(key), probes: 0, set: undefined };
+      memo.set(key, m);
+    }
+    return m;
+  }
+
+  /** True when testing membership under `key` costs a hash lookup (see `member`). */
+  memberIsCheap(key: Key): boolean {
+    const m = this.#membership(key);
+    return !(m.value instanceof Dictionary) || m.set !== undefined || m.probes >= 1;
+  }
+
+  /**
+   * A test "is `pk` one of the records under `key`", to filter a stream of primary keys by an
+   * equality term without fetching records. Once a key's set has been probed by two queries
+   * (and is not huge), its primitive primary keys are copied into a JS \`Set\` kept with this
+   * (immutable) index version, so later tests cost one hash lookup; at most
+   * \`MATERIALIZE_BUDGET\` keys are copied per version.
+   */
+  member(key: Key): (pk: unknown) => boolean {
+    const m = this.#membership(key);
+    const v = m.value;
+    if (v === undefined) return () => false;
+    if (!(v instanceof Dictionary)) {
+      if (typeof v !== 'object' || v === null) return (pk) => pk === v;
+      return (pk) => typeof pk === 'object' && pk !== null && compareKeys(pk, v) === 0;
+    }
+    if (m.set === undefined) {
+      m.probes++;
+      const size = v.size;
+      if (m.probes >= 2 && size <= MATERIALIZE_LIMIT && this.#materialized + size <= MATERIALIZE_BUDGET) {
+        const keys = new Set<unknown>();
+        const c = cursorOf(v);
+        let primitive = true;
+        while (c.next()) {
+          const k = c.key;
+          if (typeof k === 'object' && k !== null) {
+            primitive = false;
+            break;
+          }
+          keys.add(k);
+        }
+        if (primitive) {
+          m.set = keys;
+          this.#materialized += size;
+        }
+      }
+    }
+    const set = m.set;
+    if (set !== undefined) return (pk) => set.has(pk);
+    return (pk) => v.has(pk as Key);
+  }
+
+  /** Records under one key (memoized for primitive keys: the tree never changes). */
+  count(key: Key): number {
+    if (typeof key === 'object' && key !== null) return countKey(this.tree, key);
+    const memo = (this.#counts ??= new Map());
+    let n = memo.get(key);
+    if (n === undefined) {
+      if (memo.size >= 4096) memo.clear();
+      n = countKey(this.tree, key);
+      memo.set(key, n);
+    }
+    return n;
+  }
+
+  /** The single key of a record for a single-valued index, or `NO_KEY`. */
+  keyOf(record: unknown): unknown {
+    let get = this.#keyOf;
+    if (get === undefined) {
+      const acc = this.accessor;
+      get = acc.kind === 'path' ? getterOf(acc.path) : registeredKeyFunction(acc.name);
+      this.#keyOf = get;
+    }
+    const v = get(record);
+    return v !== undefined && isKey(v) ? v : NO_KEY;
+  }
+
+  /** 1 when the record's value at the parent path (see `strings`) is a string, else 0. */
+  stringsOf(record: unknown): number {
+    const parent = this.#parent;
+    if (parent === undefined) return 0;
+    return parent(record, (v) => typeof v === 'string') ? 1 : 0;
+  }
+
+  /** The distinct keys of a record (any index kind). */
+  keysOf(record: unknown): readonly Key[] {
+    if (!this.multi) {
+      const k = this.keyOf(record);
+      return k === NO_KEY ? EMPTY : [k as Key];
+    }
+    const out: Key[] = [];
+    const acc = this.accessor;
+    if (acc.kind !== 'path') return EMPTY;
+    visitorOf(acc.path)(record, (v) => {
+      if (isKey(v) && !out.some((k) => keysEqual(k, v))) out.push(v);
+      return false;
+    });
+    return out;
+  }
+
+  /**
+   * The index after record `pk` changed from `before` to `after` (`NO_KEY` for absent).
+   * Throws `UniqueConstraintError` (before changing anything) when a unique key is taken.
+   */
+  update(pk: Key, before: unknown, after: unknown): IndexData {
+    if (!this.multi) {
+      const ko = before === NO_KEY ? NO_KEY : this.keyOf(before);
+      const kn = after === NO_KEY ? NO_KEY : this.keyOf(after);
+      if (ko === kn || (ko !== NO_KEY && kn !== NO_KEY && keysEqual(ko, kn))) return this;
+      let tree = this.tree;
+      let delta = 0;
+      if (kn !== NO_KEY) {
+        tree = addEntry(tree, kn as Key, pk, this.def.unique, this.def.name);
+        delta++;
+      }
+      if (ko !== NO_KEY) {
+        tree = removeEntry(tree, ko as Key, pk);
+        delta--;
+      }
+      return new IndexData(this.def, tree, this.entries + delta, this.covered + delta, this.strings);
+    }
+    const old = before === NO_KEY ? EMPTY : this.keysOf(before);
+    const next = after === NO_KEY ? EMPTY : this.keysOf(after);
+    let tree = this.tree;
+    let entries = this.entries;
+    for (const k of next) {
+      if (old.some((o) => keysEqual(o, k))) continue;
+      tree = addEntry(tree, k, pk, this.def.unique, this.def.name);
+      entries++;
+    }
+    for (const k of old) {
+      if (next.some((n) => keysEqual(n, k))) continue;
+      tree = removeEntry(tree, k, pk);
+      entries--;
+    }
+    const strings =
+      this.strings +
+      (after === NO_KEY ? 0 : this.stringsOf(after)) -
+      (before === NO_KEY ? 0 : this.stringsOf(before));
+    if (tree === this.tree && strings === this.strings) return this;
+    const covered = this.covered + (next.length > 0 ? 1 : 0) - (old.length > 0 ? 1 : 0);
+    return new IndexData(this.def, tree, entries, covered, strings);
+  }
+
+  /** Builds the index over `records` (entries in primary-key order) in one pass: sort, then bulk-build. */
+  static build(def: IndexDefinition, records: Iterable<readonly [Key, unknown]>): IndexData {
+    const empty = new IndexData(def, Dictionary.empty(), 0, 0);
+    const keys: Key[] = [];
+    const pks: Key[] = [];
+    let covered = 0;
+    let strings = 0;
+    if (!empty.multi) {
+      for (const [pk, record] of records) {
+        const k = empty.keyOf(record);
+        if (k === NO_KEY) continue;
+        keys.push(k as Key);
+        pks.push(pk);
+        covered++;
+      }
+    } else {
+      for (const [pk, record] of records) {
+        const ks = empty.keysOf(record);
+        if (ks.length > 0) covered++;
+        strings += empty.stringsOf(record);
+        for (const k of ks) {
+          keys.push(k);
+          pks.push(pk);
+        }
+      }
+    }
+    const order = sortedOrder(keys);
+    const groups: [Key, unknown][] = [];
+    let i = 0;
+    const n = order.length;
+    while (i < n) {
+      const first = order[i] as number;
+      const key = keys[first] as Key;
+      let j = i + 1;
+      while (j < n && compareKeys(keys[order[j] as number], key) === 0) j++;
+      if (j - i === 1) groups.push([key, normalizePk(pks[first])]);
+      else {
+        if (def.unique) {
+          throw new UniqueConstraintError(def.name, key, pks[first], pks[order[i + 1] as number]);
+        }
+        const members: [Key, true][] = [];
+        for (let m = i; m < j; m++) members.push([normalizePk(pks[order[m] as number] as Key), true]);
+        groups.push([key, Dictionary.from(members)]);
+      }
+      i = j;
+    }
+    return new IndexData(def, Dictionary.from(groups), keys.length, covered, strings);
+  }
+
+  /** An empty index with the same definition. */
+  cleared(): IndexData {
+    return new IndexData(this.def, Dictionary.empty(), 0, 0);
+  }
+}
+
+/**
+ * The positions of `keys` in ascending key order; equal keys keep their input order (the
+ * primary-key order, since builds read the records in that order).
+ */
+function sortedOrder(keys: readonly Key[]): number[] {
+  const order = new Array<number>(keys.length);
+  for (let i = 0; i < keys.length; i++) order[i] = i;
+  let allStrings = true;
+  let allNumbers = true;
+  for (let i = 0; i < keys.length && (allStrings || allNumbers); i++) {
+    const k = keys[i];
+    if (typeof k !== 'string') allStrings = false;
+    if (typeof k !== 'number' || Number.isNaN(k)) allNumbers = false;
+  }
+  if (allNumbers) {
+    const nums = keys as readonly number[];
+    order.sort((a, b) => (nums[a] as number) - (nums[b] as number) || a - b);
+  } else if (allStrings) {
+    const strs = keys as readonly string[];
+    order.sort((a, b) => {
+      const x = strs[a] as string;
+      const y = strs[b] as string;
+      return x < y ? -1 : x > y ? 1 : a - b;
+    });
+  } else {
+    order.sort((a, b) => compareKeys(keys[a], keys[b]) || a - b);
+  }
+  return order;
+}
+
+/** Adds (key, pk) to a tree; throws for a unique index whose key is held by another record. */
+export function addEntry(tree: Dictionary, key: Key, pk: Key, unique: boolean, name: string): Dictionary {
+  const current = tree.get(key);
+  if (current === undefined) return tree.set(key, pk);
+  if (current instanceof Dictionary) return current.has(pk) ? tree : tree.set(key, current.set(pk, true));
+  if (compareKeys(current, pk) === 0) return tree;
+  if (unique) throw new UniqueConstraintError(name, key, current, pk);
+  const a = current as Key;
+  const pair: [Key, true][] =
+    compareKeys(a, pk) < 0
+      ? [
+          [a, true],
+          [pk, true],
+        ]
+      : [
+          [pk, true],
+          [a, true],
+        ];
+  return tree.set(key, Dictionary.from(pair));
+}
+
+/** Removes (key, pk) from a tree (no change when absent). */
+export function removeEntry(tree: Dictionary, key: Key, pk: Key): Dictionary {
+  const current = tree.get(key);
+  if (current === undefined) return tree;
+  if (current instanceof Dictionary) {
+    const next = current.delete(pk);
+    if (next.size === current.size) return tree;
+    if (next.size === 1) return tree.set(key, (next.first() as [Key, unknown])[0]);
+    if (next.size === 0) return tree.delete(key);
+    return tree.set(key, next);
+  }
+  return compareKeys(current, pk) === 0 ? tree.delete(key) : tree;
+}
+
+/** The number of records under one key. */
+export function countKey(tree: Dictionary, key: Key): number {
+  const v = tree.get(key);
+  if (v === undefined) return 0;
+  return v instanceof Dictionary ? v.size : 1;
+}
+
+/** The primary key under a unique key, or undefined. */
+export function ownerOf(tree: Dictionary, key: Key): Key | undefined {
+  const v = tree.get(key);
+  if (v === undefined || v instanceof Dictionary) return undefined;
+  return v as Key;
+}
+
+/**
+ * Primary keys of the entries in a key range, key by key in the walk's direction and, under one
+ * key, in ascending primary-key order. `key` is the primary key; `indexKey` the index key.
+ */
+export class IndexCursor {
+  key: unknown = undefined;
+  readonly value: undefined = undefined;
+  indexKey: unknown = undefined;
+  #inner: EntryCursor | undefined;
+  readonly #outer: EntryCursor;
+
+  constructor(tree: Dictionary, range: KeyRange | undefined, reverse: boolean) {
+    this.#outer = cursorOf(tree, range, reverse);
+  }
+
+  next(): boolean {
+    const inner = this.#inner;
+    if (inner !== undefined) {
+      if (inner.next()) {
+        this.key = inner.key;
+        return true;
+      }
+      this.#inner = undefined;
+    }
+    const outer = this.#outer;
+    while (outer.next()) {
+      const v = outer.value;
+      this.indexKey = outer.key;
+      if (v instanceof Dictionary) {
+        const c = cursorOf(v);
+        if (!c.next()) continue;
+        this.#inner = c;
+        this.key = c.key;
+        return true;
+      }
+      this.key = v;
+      return true;
+    }
+    return false;
+  }
+}
+
+/** Primary keys under one index key, ascending. */
+export class KeyProbeCursor {
+  key: unknown = undefined;
+  readonly value: undefined = undefined;
+  #inner: EntryCursor | undefined;
+  #single: unknown;
+  #state = 0;
+
+  constructor(tree: Dictionary, indexKey: Key) {
+    const v = tree.get(indexKey);
+    if (v instanceof Dictionary) this.#inner = cursorOf(v);
+    else if (v === undefined) this.#state = 2;
+    else this.#single = v;
+  }
+
+  next(): boolean {
+    const inner = this.#inner;
+    if (inner !== undefined) {
+      if (!inner.next()) return false;
+      this.key = inner.key;
+      return true;
+    }
+    if (this.#state !== 0) return false;
+    this.#state = 1;
+    this.key = this.#single;
+    return true;
+  }
+}
+
+/** Validates a user's index specification and turns it into a stored definition. */
+export function defineIndex(
+  name: string,
+  spec:
+    | string
+    | { readonly path?: string; readonly key?: { readonly name: string }; readonly unique?: boolean },
+): IndexDefinition {
+  if (typeof name !== 'string' || name.length === 0) invalidArgument('an index needs a non-empty name');
+  if (typeof spec === 'string') {
+    pathAccessor(spec);
+    return { name, on: { path: spec }, unique: false };
+  }
+  if (typeof spec !== 'object' || spec === null)
+    invalidArgument(`index '${name}': give a path or { path | key, unique }`);
+  const unique = spec.unique === true;
+  if (spec.path !== undefined && spec.key !== undefined)
+    invalidArgument(`index '${name}': give either path or key, not both`);
+  if (spec.path !== undefined) {
+    pathAccessor(spec.path);
+    return { name, on: { path: spec.path }, unique };
+  }
+  if (spec.key !== undefined) {
+    registeredKeyFunction(spec.key.name);
+    return { name, on: { fn: spec.key.name }, unique };
+  }
+  return invalidArgument(`index '${name}': give a path or a key function`);
+}
+
+/** True when two definitions index the same thing the same way. */
+export function sameDefinition(a: IndexDefinition, b: IndexDefinition): boolean {
+  if (a.name !== b.name || a.unique !== b.unique) return false;
+  if ('path' in a.on) return 'path' in b.on && a.on.path === b.on.path;
+  return 'fn' in b.on && a.on.fn === b.on.fn;
+}
+
+/** Sets larger than this are never materialized (see `IndexData.member`). */
+const MATERIALIZE_LIMIT = 65_536;
+/** At most this many primary keys are materialized per index version. */
+const MATERIALIZE_BUDGET = 1_000_000;
+
+interface Membership {
+  /** The records under the key: a dictionary of primary keys, one primary key, or none. */
+  readonly value: unknown;
+  probes: number;
+  set: Set<unknown> | undefined;
+}

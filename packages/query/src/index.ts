@@ -1,0 +1,56 @@
+/**
+ * `@proto/query`: queries for ProtoBase. Expressions over field paths, secondary indexes kept
+ * in the same transaction as their data (`IndexedCollection`), an index-aware optimizer with
+ * `explain()`, and a fluent, typed, lazy query API over collections, dictionaries and arrays.
+ */
+export type {
+  Aggregate,
+  AggregateResult,
+  Aggregates,
+  Selector,
+} from './aggregate.js';
+export { normalize } from './compile.js';
+export { isUniqueViolation, QueryError, UniqueConstraintError } from './errors.js';
+export { type ExplainOptions, type Explanation, planText } from './explain.js';
+export {
+  type Accessor,
+  and,
+  type Bounds,
+  type Comparison,
+  compare,
+  describeExpr,
+  type ElementOf,
+  type Expr,
+  type ExprNode,
+  Field,
+  field,
+  fields,
+  KeyFunctionField,
+  keyFn,
+  not,
+  type OperandOf,
+  type Operator,
+  or,
+  predicate,
+} from './expr.js';
+export type { IndexDefinition, IndexTarget } from './index-data.js';
+export {
+  type CollectionOptions,
+  IndexedCollection,
+  type IndexInfo,
+  type IndexSpec,
+} from './indexed-collection.js';
+export { registerKeyFunction } from './key-function.js';
+export type { Path, PathOf, PathValue } from './path.js';
+export type { Cursor, PlanInfo } from './plan/node.js';
+export { ExecContext, PlanNode } from './plan/node.js';
+export {
+  type FieldFn,
+  from,
+  type Joined,
+  Query,
+  type RowOf,
+  type Selected,
+  type SourceLike,
+} from './query.js';
+export { compareValues } from './values.js';

@@ -1,0 +1,558 @@
+/**
+ * `IndexedCollection<V, K>`: a primary `Dictionary` of records plus its secondary indexes,
+ * stored and versioned as ONE value (an atom; usually a database root). Every update returns a
+ * new collection whose indexes are already current, so an index never lags its data: they
+ * change in the same transaction and commit (or not) together.
+ *
+ * Inside a transaction (`tx.get`), the collection takes part in the kernel's rebase: point
+ * reads are recorded per key and queries per predicate (a query is re-run against the newer
+ * version and must see the same rows), and updates are recorded as high-level operations
+ * (set / delete record, create / drop index) that are replayed on the newer version, where the
+ * index entries are recomputed from that version's records. Two transactions that change
+ * different records both commit, with both records correctly indexed.
+ */
+import {
+  Atom,
+  type AtomRef,
+  bindScope,
+  type Derivation,
+  derivation,
+  type ReadScope,
+  registerAtomType,
+  resolveSlot,
+  sameAtom,
+  valuesEqual,
+} from '@proto/atom';
+import { Dictionary, type Key } from '@proto/collections';
+import { CollectionState } from './collection-state.js';
+import { invalidArgument, isUniqueViolation, QueryError, queryError } from './errors.js';
+import type { KeyFunctionField } from './expr.js';
+import { defineIndex, IndexData, type IndexDefinition, type IndexTarget } from './index-data.js';
+import { cursorOf } from './internal/dict.js';
+import type { PathOf } from './path.js';
+
+const OP_SET = 0;
+const OP_DELETE = 1;
+const OP_CREATE_INDEX = 2;
+const OP_DROP_INDEX = 3;
+
+/** @internal A recorded update; `prev` links to the one before. */
+export interface Op {
+  readonly prev: Op | undefined;
+  readonly kind: number;
+  readonly a: unknown;
+  readonly b: unknown;
+}
+
+/** How an index is declared: a path, or `{ path | key, unique }`. */
+export type IndexSpec<V> =
+  | PathOf<V>
+  | {
+      readonly path?: PathOf<V>;
+      /** A named key function (`keyFn(...)`). */
+      readonly key?: KeyFunctionField<V, unknown>;
+      /** Reject two records with the same key (`UniqueConstraintError`). */
+      readonly unique?: boolean;
+    };
+
+/** What `indexes()` reports about one index. */
+export interface IndexInfo {
+  readonly name: string;
+  /** The indexed path, or `fn:<name>` for a key function. */
+  readonly on: string;
+  readonly unique: boolean;
+  /** True for a `[]` path: a record can have several entries. */
+  readonly multi: boolean;
+  /** (key, record) entries. */
+  readonly entries: number;
+  /** Distinct keys. */
+  readonly keys: number;
+  /** Records with at least one entry (the others have a missing or non-key value). */
+  readonly covered: number;
+}
+
+/** Options of `IndexedCollection.empty` / `from`. */
+export interface CollectionOptions<V> {
+  /** Path of the primary key inside records, for `put(record)`. */
+  readonly key?: PathOf<V>;
+  /** Indexes to create: name → spec. */
+  readonly indexes?: Readonly<Record<string, IndexSpec<V>>>;
+}
+
+function applyOp(state: CollectionState, op: Op): CollectionState {
+  switch (op.kind) {
+    case OP_SET:
+      return state.set(op.a as Key, op.b);
+    case OP_DELETE:
+      return state.delete(op.a as Key);
+    case OP_CREATE_INDEX:
+      return state.createIndex(op.a as IndexDefinition);
+    default:
+      return state.dropIndex(op.a as string);
+  }
+}
+
+/** @internal Tracking of one bound view and the values derived from it. */
+class Track {
+  view: IndexedCollection<unknown, Key> | undefined;
+  #memoNewer: CollectionState | undefined;
+  readonly #memo = new Map<Op, CollectionState>();
+
+  constructor(
+    readonly scope: ReadScope,
+    /** The committed collection the view was bound from. */
+    readonly origin: IndexedCollection<unknown, Key>,
+  ) {}
+
+  /** Records that `check(state)` must still hold of the newer version (after the same ops). */
+  record(ops: Op | undefined, check: (state: CollectionState) => boolean): void {
+    const origin = this.origin;
+    this.scope.recordRead((newer) => {
+      if (!(newer instanceof IndexedCollection)) return false;
+      if (newer === origin || sameAtom(newer, origin)) return true;
+      const target = newer._state();
+      if (target.sameAs(origin._state())) return true;
+      return check(this.resolve(ops, target));
+    });
+  }
+
+  /** The state after `ops`, replayed on `newer`; memoized per newer version. */
+  resolve(ops: Op | undefined, newer: CollectionState): CollectionState {
+    if (this.#memoNewer !== newer) {
+      this.#memo.clear();
+      this.#memoNewer = newer;
+    }
+    if (ops === undefined) return newer;
+    const hit = this.#memo.get(ops);
+    if (hit !== undefined) return hit;
+    const chain: Op[] = [];
+    let state = newer;
+    for (let n: Op | undefined = ops; n !== undefined; n = n.prev) {
+      const m = this.#memo.get(n);
+      if (m !== undefined) {
+        state = m;
+        break;
+      }
+      chain.push(n);
+    }
+    for (let i = chain.length - 1; i >= 0; i--) state = applyOp(state, chain[i] as Op);
+    this.#memo.set(ops, state);
+    return state;
+  }
+
+  replay(ops: Op | undefined, newer: unknown): IndexedCollection<unknown, Key> {
+    const base =
+      newer instanceof IndexedCollection ? newer._state() : this.origin._state().emptied(Dictionary.empty());
+    try {
+      return IndexedCollection._of(this.resolve(ops, base));
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new QueryError({
+          layer: 'query',
+          reason: 'conflict',
+          message: `a concurrent commit took a unique key this transaction also wrote (${error.message}); run the transaction again`,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+}
+
+const ABSENT = Symbol('absent');
+
+/**
+ * A collection of records with secondary indexes, persisted and versioned as one value.
+ *
+ * @example
+ * let users = IndexedCollection.empty<User, string>({ key: 'id' })
+ *   .createIndex('byAge', 'age')
+ *   .createIndex('byEmail', { path: 'email', unique: true });
+ * users = users.put({ id: 'u1', age: 30, email: 'a@x' });
+ * from(users).where('age', '>=', 18).toArray();
+ */
+export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
+  static readonly typeName = 'proto.query.indexed';
+
+  #state: CollectionState | undefined;
+  #payload: readonly unknown[] | undefined;
+  #track: Track | undefined = undefined;
+  #ops: Op | undefined = undefined;
+  /** Set on a bound view: the committed collection it was bound from. */
+  #origin: IndexedCollection<unknown, Key> | undefined = undefined;
+
+  private constructor(state: CollectionState | undefined, payload?: readonly unknown[]) {
+    super();
+    this.#state = state;
+    this.#payload = payload;
+  }
+
+  /** An empty collection; `key` names the primary-key path used by `put`. */
+  static empty<V = unknown, K extends Key = Key>(
+    options: CollectionOptions<V> = {},
+  ): IndexedCollection<V, K> {
+    let state = new CollectionState(Dictionary.empty(), [], checkKeyPath(options.key));
+    for (const [name, spec] of Object.entries(options.indexes ?? {}))
+      state = state.createIndex(toDefinition(name, spec));
+    return new IndexedCollection<V, K>(state);
+  }
+
+  /**
+   * A collection of `records` (primary keys from `options.key`), bulk-built: the primary tree and
+   * every index are sorted and built bottom-up, not inserted one by one. Later records win on a
+   * repeated key.
+   */
+  static from<V, K extends Key = Key>(
+    records: Iterable<V>,
+    options: CollectionOptions<V> & { readonly key: PathOf<V> },
+  ): IndexedCollection<V, K> {
+    const empty = new CollectionState(Dictionary.empty(), [], checkKeyPath(options.key));
+    const entries: [Key, unknown][] = [];
+    for (const r of records) entries.push([empty.primaryKeyOf(r), r]);
+    return IndexedCollection.fromEntries<V, K>(entries as [K, V][], options);
+  }
+
+  /** A collection of `[primaryKey, record]` entries, bulk-built (see `from`). */
+  static fromEntries<V, K extends Key = Key>(
+    entries: Iterable<readonly [K, V]>,
+    options: CollectionOptions<V> = {},
+  ): IndexedCollection<V, K> {
+    const data = Dictionary.from(entries as Iterable<readonly [Key, unknown]>);
+    let state = new CollectionState(data, [], checkKeyPath(options.key));
+    for (const [name, spec] of Object.entries(options.indexes ?? {}))
+      state = state.createIndex(toDefinition(name, spec));
+    return new IndexedCollection<V, K>(state);
+  }
+
+  /** @internal */
+  static _of<V, K extends Key>(state: CollectionState): IndexedCollection<V, K> {
+    return new IndexedCollection<V, K>(state);
+  }
+
+  get atomType(): string {
+    return IndexedCollection.typeName;
+  }
+
+  /** @internal The current contents (unbound trees). Reading them records nothing. */
+  _state(): CollectionState {
+    let s = this.#state;
+    if (s === undefined) {
+      s = decodeState(this.#payload as readonly unknown[]);
+      this.#state = s;
+      this.#payload = undefined;
+    }
+    return s;
+  }
+
+  /** @internal True on a transaction's view (and values derived from it). */
+  get _tracked(): boolean {
+    return this.#track !== undefined;
+  }
+
+  /**
+   * @internal Records a read on a tracked view: `check(state)` must hold of the newer version
+   * (with this transaction's own changes replayed) for the commit to rebase.
+   */
+  _observe(check: (state: CollectionState) => boolean): void {
+    this.#track?.record(this.#ops, check);
+  }
+
+  /** The primary-key path given at creation, if any. */
+  get keyPath(): string | undefined {
+    return this._state().keyPath;
+  }
+
+  /** The number of records. */
+  get size(): number {
+    const n = this._state().size;
+    this._observe((s) => s.size === n);
+    return n;
+  }
+
+  /** The record with primary key `key`, or undefined. */
+  get(key: K): V | undefined {
+    const v = this._state().data.get(key);
+    if (this.#track !== undefined) {
+      const seen = v === undefined ? ABSENT : v;
+      this._observe((s) => {
+        const now = s.data.get(key);
+        return now === undefined ? seen === ABSENT : seen !== ABSENT && valuesEqual(now, seen);
+      });
+    }
+    return v as V | undefined;
+  }
+
+  has(key: K): boolean {
+    const present = this._state().data.get(key) !== undefined;
+    this._observe((s) => (s.data.get(key) !== undefined) === present);
+    return present;
+  }
+
+  /** Stores `record` under the primary key at the collection's key path; indexes follow. */
+  put(record: V): IndexedCollection<V, K> {
+    const state = this._state();
+    return this.set(state.primaryKeyOf(record) as K, record);
+  }
+
+  /**
+   * Stores `record` under `key` (insert or replace); every index is updated. Throws
+   * `UniqueConstraintError` (and changes nothing) when a unique index key is taken by another
+   * record. Records no read: concurrent writers of the same key are ordered, last one wins.
+   */
+  set(key: K, record: V): IndexedCollection<V, K> {
+    return this.#derive(this._state().set(key, record), OP_SET, key, record);
+  }
+
+  /** Stores many records (see `put`); on an empty collection outside a transaction, bulk-builds. */
+  putAll(records: Iterable<V>): IndexedCollection<V, K> {
+    const state = this._state();
+    if (state.size === 0 && this.#track === undefined) {
+      const entries: [Key, unknown][] = [];
+      for (const r of records) entries.push([state.primaryKeyOf(r), r]);
+      const data = Dictionary.from(entries);
+      let next = new CollectionState(data, [], state.keyPath);
+      for (const ix of state.indexes) next = next.createIndex(ix.def);
+      return new IndexedCollection<V, K>(next);
+    }
+    let out: IndexedCollection<V, K> = this;
+    for (const r of records) out = out.put(r);
+    return out;
+  }
+
+  /** Removes the record under `key` (and its index entries). Records no read. */
+  delete(key: K): IndexedCollection<V, K> {
+    return this.#derive(this._state().delete(key), OP_DELETE, key, undefined);
+  }
+
+  /**
+   * Adds an index over the existing records (built in one sorted pass). Creating an index that
+   * exists with the same definition does nothing; with another definition it throws.
+   * @example
+   * users.createIndex('byCountry', 'country')
+   * users.createIndex('byEmail', { path: 'email', unique: true })
+   * users.createIndex('byTag', 'tags[]')        // one entry per element
+   */
+  createIndex(name: string, spec: IndexSpec<V>): IndexedCollection<V, K> {
+    const def = toDefinition(name, spec);
+    const state = this._state();
+    this.#observeDefinitions(state);
+    return this.#derive(state.createIndex(def), OP_CREATE_INDEX, def, undefined);
+  }
+
+  /** Removes an index; throws `QueryError` (`not-found`) when there is none by that name. */
+  dropIndex(name: string): IndexedCollection<V, K> {
+    const state = this._state();
+    if (state.index(name) === undefined) queryError('not-found', `no index named '${name}' to drop`);
+    this.#observeDefinitions(state);
+    return this.#derive(state.dropIndex(name), OP_DROP_INDEX, name, undefined);
+  }
+
+  /** The indexes and their sizes. */
+  indexes(): IndexInfo[] {
+    const state = this._state();
+    this.#observeDefinitions(state);
+    return state.indexes.map(infoOf);
+  }
+
+  /** True when an index of that name exists. */
+  hasIndex(name: string): boolean {
+    const state = this._state();
+    this.#observeDefinitions(state);
+    return state.index(name) !== undefined;
+  }
+
+  #observeDefinitions(state: CollectionState): void {
+    if (this.#track === undefined) return;
+    const seen = state.indexes.map((ix) => ix.def);
+    this._observe(
+      (s) => s.indexes.length === seen.length && s.indexes.every((ix, i) => valuesEqual(ix.def, seen[i])),
+    );
+  }
+
+  /** `[key, record]` in primary-key order. */
+  *entries(): Generator<[K, V], void, undefined> {
+    const state = this._state();
+    const c = cursorOf(state.data);
+    const tracked = this.#track !== undefined;
+    const seen: [unknown, unknown][] = [];
+    let done = false;
+    if (tracked) {
+      this._observe((s) => {
+        const d = cursorOf(s.data);
+        for (const [k, v] of seen)
+          if (!d.next() || !valuesEqual(d.key, k) || !valuesEqual(d.value, v)) return false;
+        return !(done && d.next());
+      });
+    }
+    while (c.next()) {
+      if (tracked) seen.push([c.key, c.value]);
+      yield [c.key as K, c.value as V];
+    }
+    done = true;
+  }
+
+  *keys(): Generator<K, void, undefined> {
+    for (const [k] of this.entries()) yield k;
+  }
+
+  *values(): Generator<V, void, undefined> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator](): Generator<[K, V], void, undefined> {
+    return this.entries();
+  }
+
+  #derive(next: CollectionState, kind: number, a: unknown, b: unknown): IndexedCollection<V, K> {
+    const out = new IndexedCollection<V, K>(next);
+    const track = this.#track;
+    if (track !== undefined) {
+      out.#track = track;
+      out.#ops = { prev: this.#ops, kind, a, b };
+    }
+    return out;
+  }
+
+  /** Returns a view that records its reads in `scope` (used by the kernel's `tx.get`). */
+  [bindScope](scope: ReadScope): this {
+    if (this.#track !== undefined && this.#origin === undefined) {
+      // A value derived in a transaction that has committed: its tracking is finished.
+      this.#track = undefined;
+      this.#ops = undefined;
+    }
+    const origin = (this.#origin ?? this) as IndexedCollection<unknown, Key>;
+    const view = new IndexedCollection<V, K>(this._state());
+    view.#origin = origin;
+    const track = new Track(scope, origin);
+    track.view = view as IndexedCollection<unknown, Key>;
+    view.#track = track;
+    return view as this;
+  }
+
+  /** How this collection was derived from a transaction's view, for the kernel's rebase. */
+  get [derivation](): Derivation | undefined {
+    const track = this.#track;
+    const ops = this.#ops;
+    if (track === undefined || ops === undefined) return undefined;
+    return { base: track.view, replay: (newer: unknown) => track.replay(ops, newer) };
+  }
+
+  toPayload(): unknown {
+    const s = this._state();
+    return [
+      1,
+      s.keyPath ?? null,
+      s.data,
+      s.indexes.map((ix) => [
+        ix.def.name,
+        'path' in ix.def.on ? `path:${ix.def.on.path}` : `fn:${ix.def.on.fn}`,
+        ix.def.unique,
+        ix.tree,
+        ix.entries,
+        ix.covered,
+        ix.strings,
+      ]),
+    ];
+  }
+
+  override childAtoms(): Iterable<Atom | AtomRef> {
+    if (this.#state === undefined && this.#payload !== undefined) {
+      const p = this.#payload;
+      return [p[2] as Atom, ...(p[3] as unknown[][]).map((ix) => ix[3] as Atom)];
+    }
+    const s = this._state();
+    return [s.data, ...s.indexes.map((ix) => ix.tree)];
+  }
+}
+
+function infoOf(ix: IndexData): IndexInfo {
+  return {
+    name: ix.def.name,
+    on: 'path' in ix.def.on ? ix.def.on.path : `fn:${ix.def.on.fn}`,
+    unique: ix.def.unique,
+    multi: ix.multi,
+    entries: ix.entries,
+    keys: ix.keyCount,
+    covered: ix.covered,
+  };
+}
+
+function checkKeyPath(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  if (typeof path !== 'string' || path.length === 0 || path.includes('[]')) {
+    invalidArgument(`the key path must be a single-valued field path, got ${String(path)}`);
+  }
+  return path;
+}
+
+function toDefinition<V>(name: string, spec: IndexSpec<V>): IndexDefinition {
+  if (typeof spec === 'string') return defineIndex(name, spec);
+  return defineIndex(name, {
+    ...(spec.path === undefined ? {} : { path: spec.path as string }),
+    ...(spec.key === undefined ? {} : { key: spec.key }),
+    ...(spec.unique === undefined ? {} : { unique: spec.unique }),
+  });
+}
+
+function corrupt(): never {
+  throw new QueryError({
+    layer: 'query',
+    reason: 'corrupt',
+    message: 'a stored indexed collection has an unexpected shape; the data is not trusted',
+  });
+}
+
+function asDictionary(slot: unknown): Dictionary {
+  const d = resolveSlot(slot as Atom);
+  if (!(d instanceof Dictionary)) corrupt();
+  return d;
+}
+
+function decodeState(p: readonly unknown[]): CollectionState {
+  const data = asDictionary(p[2]);
+  const indexes = (p[3] as unknown[][]).map((row) => {
+    const [name, target, unique, tree, entries, covered, strings] = row as [
+      string,
+      string,
+      boolean,
+      unknown,
+      number,
+      number,
+      number,
+    ];
+    const on: IndexTarget = target.startsWith('path:') ? { path: target.slice(5) } : { fn: target.slice(3) };
+    return new IndexData({ name, on, unique }, asDictionary(tree), entries, covered, strings);
+  });
+  return new CollectionState(data, indexes, (p[1] as string | null) ?? undefined);
+}
+
+registerAtomType(IndexedCollection.typeName, (payload) => {
+  if (
+    !Array.isArray(payload) ||
+    payload.length !== 4 ||
+    payload[0] !== 1 ||
+    !Array.isArray(payload[3]) ||
+    !(payload[1] === null || typeof payload[1] === 'string')
+  ) {
+    return corrupt();
+  }
+  for (const row of payload[3] as unknown[]) {
+    if (
+      !Array.isArray(row) ||
+      row.length !== 7 ||
+      typeof row[0] !== 'string' ||
+      typeof row[1] !== 'string' ||
+      !(row[1].startsWith('path:') || row[1].startsWith('fn:')) ||
+      typeof row[2] !== 'boolean' ||
+      typeof row[4] !== 'number' ||
+      typeof row[5] !== 'number' ||
+      typeof row[6] !== 'number'
+    ) {
+      return corrupt();
+    }
+  }
+  return new (IndexedCollection as unknown as new (s: undefined, p: readonly unknown[]) => IndexedCollection)(
+    undefined,
+    payload,
+  );
+});

@@ -1,0 +1,99 @@
+/**
+ * Allocation-free cursors over `Dictionary` ranges. Uses the dictionary's raw scan when it
+ * offers one (no generator, no tuple per entry: several times faster on long scans) and falls
+ * back to the public `entries()` otherwise. Only for dictionaries this package owns and keeps
+ * unbound (the trees inside an `IndexedCollection`), which record no reads; dictionaries given
+ * by users are read through their public API.
+ */
+import { AtomRef } from '@proto/atom';
+import { compareKeys, type Dictionary, type Key } from '@proto/collections';
+
+/** A key range; absent bounds are open. */
+export interface KeyRange {
+  readonly from?: Key | undefined;
+  readonly fromInclusive?: boolean;
+  readonly to?: Key | undefined;
+  readonly toInclusive?: boolean;
+}
+
+/** A position in a stream of entries: `next()` moves and says whether `key`/`value` hold one. */
+export interface EntryCursor {
+  next(): boolean;
+  readonly key: unknown;
+  readonly value: unknown;
+}
+
+interface RawScan {
+  next(): boolean;
+  readonly key: unknown;
+  readonly value: unknown;
+}
+
+type Scannable = { _scan?: (range: unknown) => RawScan };
+
+class RawCursor implements EntryCursor {
+  key: unknown = undefined;
+  value: unknown = undefined;
+  constructor(private readonly scan: RawScan) {}
+  next(): boolean {
+    const s = this.scan;
+    if (!s.next()) return false;
+    this.key = s.key;
+    const v = s.value;
+    this.value = v instanceof AtomRef ? v.get() : v;
+    return true;
+  }
+}
+
+class IteratorCursor implements EntryCursor {
+  key: unknown = undefined;
+  value: unknown = undefined;
+  constructor(private readonly it: Iterator<[unknown, unknown]>) {}
+  next(): boolean {
+    const r = this.it.next();
+    if (r.done === true) return false;
+    this.key = r.value[0];
+    this.value = r.value[1];
+    return true;
+  }
+}
+
+let rawWorks: boolean | undefined;
+
+function below(range: KeyRange): ((k: unknown) => boolean) | undefined {
+  const from = range.from;
+  if (from === undefined) return undefined;
+  if (range.fromInclusive === false) return (k) => compareKeys(k, from) <= 0;
+  return (k) => compareKeys(k, from) < 0;
+}
+
+function above(range: KeyRange): ((k: unknown) => boolean) | undefined {
+  const to = range.to;
+  if (to === undefined) return undefined;
+  if (range.toInclusive === true) return (k) => compareKeys(k, to) > 0;
+  return (k) => compareKeys(k, to) >= 0;
+}
+
+/** Entries of `dict` within `range` (all when undefined), in key order or reversed. */
+export function cursorOf(dict: Dictionary, range?: KeyRange, reverse = false): EntryCursor {
+  const scan = (dict as unknown as Scannable)._scan;
+  if (rawWorks !== false && typeof scan === 'function') {
+    const raw = scan.call(dict, {
+      below: range === undefined ? undefined : below(range),
+      above: range === undefined ? undefined : above(range),
+      reverse,
+    });
+    if (rawWorks === undefined) rawWorks = typeof raw?.next === 'function';
+    if (rawWorks) return new RawCursor(raw);
+  }
+  const options: Record<string, unknown> = { reverse };
+  if (range?.from !== undefined) {
+    options.from = range.from;
+    options.fromInclusive = range.fromInclusive !== false;
+  }
+  if (range?.to !== undefined) {
+    options.to = range.to;
+    options.toInclusive = range.toInclusive === true;
+  }
+  return new IteratorCursor(dict.entries(options) as Iterator<[unknown, unknown]>);
+}

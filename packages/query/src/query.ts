@@ -1,0 +1,627 @@
+/**
+ * The fluent query API, in the LINQ / Kysely tradition: `from(source)` starts an immutable,
+ * lazy query; each method returns a new query; nothing runs until the query is iterated or a
+ * terminal method (`toArray`, `first`, `count`, `toDictionary`, `explain`) is called. The
+ * leading `where` / `orderBy` / `offset` / `limit` of a query over an `IndexedCollection` are
+ * planned together by the optimizer (indexes, AND/OR merges, index order, top-k); later steps
+ * run as row operators in the order written.
+ *
+ * Order: rows come out in the order asked for with `orderBy`; rows equal on every sort key
+ * come out in primary-key order (array position for arrays, key order for dictionaries; after
+ * a join or a group, in the order they were produced). Without `orderBy` the order is
+ * unspecified (it follows the chosen plan).
+ */
+import { Dictionary, type Dictionary as DictionaryType, type Key, List } from '@proto/collections';
+import {
+  type Aggregate,
+  type AggregateResult,
+  type Aggregates,
+  aggregates,
+  type Selector,
+  selectorFn,
+} from './aggregate.js';
+import { compile, guessSelectivity, normalize } from './compile.js';
+import { invalidArgument } from './errors.js';
+import { type ExplainOptions, type Explanation, explanation } from './explain.js';
+import {
+  compare,
+  describeExpr,
+  type ElementOf,
+  type Expr,
+  type ExprNode,
+  type Field,
+  field,
+  type OperandOf,
+  type Operator,
+  pathAccessor,
+} from './expr.js';
+import { IndexedCollection } from './indexed-collection.js';
+import { getterOf, type PathOf, type PathValue, parsePath } from './path.js';
+import { CollectionRef, IndexKeys, Observe } from './plan/access.js';
+import { ExecContext, type PlanNode } from './plan/node.js';
+import { planCollection, planCollectionCount } from './plan/planner.js';
+import {
+  Count,
+  Distinct,
+  Filter,
+  Flatten,
+  GroupBy,
+  HashJoin,
+  type JoinKind,
+  Limit,
+  type NamedAggregate,
+  Project,
+  Sort,
+  type SortKey,
+} from './plan/relational.js';
+import { ArrayScan, DictionaryScan, IterableScan } from './plan/scans.js';
+
+/** Anything a query can read. */
+export type SourceLike =
+  | IndexedCollection<never, Key>
+  | DictionaryType<never, unknown>
+  | Query<unknown>
+  | readonly unknown[]
+  | Iterable<unknown>;
+
+/** The row type of a source. */
+export type RowOf<S> =
+  S extends IndexedCollection<infer V, infer _K>
+    ? V
+    : S extends DictionaryType<infer _K, infer V>
+      ? V
+      : S extends Query<infer T>
+        ? T
+        : S extends readonly (infer E)[]
+          ? E
+          : S extends Iterable<infer E>
+            ? E
+            : never;
+
+/** A typed field builder for rows of `T`. */
+export type FieldFn<T> = <P extends PathOf<T> & string>(path: P) => Field<T, PathValue<T, P>>;
+
+/** The value a selector picks from rows of `T`. */
+export type Selected<T, S> = S extends (row: T) => infer R ? R : S extends string ? PathValue<T, S> : unknown;
+
+/** Rows of an inner join without a selector. */
+export interface Joined<L, R> {
+  readonly left: L;
+  readonly right: R;
+}
+
+type Step =
+  | { readonly kind: 'where'; readonly expr: ExprNode }
+  | { readonly kind: 'orderBy'; readonly key: SortKey }
+  | { readonly kind: 'offset'; readonly n: number }
+  | { readonly kind: 'limit'; readonly n: number }
+  | {
+      readonly kind: 'select';
+      readonly fn: (row: unknown) => unknown;
+      readonly text: string;
+      readonly path?: string;
+    }
+  | { readonly kind: 'distinct'; readonly by: ((row: unknown) => unknown) | undefined; readonly text: string }
+  | {
+      readonly kind: 'groupBy';
+      readonly by: (row: unknown) => unknown;
+      readonly text: string;
+      readonly aggs: readonly NamedAggregate[] | undefined;
+    }
+  | {
+      readonly kind: 'join';
+      readonly right: SourceLike;
+      readonly leftKey: (row: unknown) => unknown;
+      readonly rightKey: (row: unknown) => unknown;
+      readonly join: JoinKind;
+      readonly select: (l: unknown, r: unknown) => unknown;
+      readonly text: string;
+    }
+  | { readonly kind: 'flatten'; readonly of: (row: unknown) => unknown; readonly text: string };
+
+function selectorText(s: unknown): string {
+  return typeof s === 'string' ? s : 'fn';
+}
+
+function checkCount(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0)
+    invalidArgument(`${what} takes a non-negative integer, got ${String(n)}`);
+}
+
+/**
+ * Moves `offset`/`limit` before the projections that precede them (a projection maps rows one
+ * to one, so the result is the same), so that a limit reaches the access plan: an ordered index
+ * walk then knows how far it will be read.
+ */
+function pushLimitsDown(steps: readonly Step[]): readonly Step[] {
+  let out: Step[] | undefined;
+  for (let i = 1; i < steps.length; i++) {
+    const s = (out ?? steps)[i] as Step;
+    if (s.kind !== 'limit' && s.kind !== 'offset') continue;
+    let j = i;
+    while (j > 0 && ((out ?? steps)[j - 1] as Step).kind === 'select') {
+      out ??= [...steps];
+      [out[j - 1], out[j]] = [out[j] as Step, out[j - 1] as Step];
+      j--;
+    }
+  }
+  return out ?? steps;
+}
+
+/** A lazy, immutable query producing rows of type `T`. Start one with `from(...)`. */
+export class Query<T> implements Iterable<T>, AsyncIterable<T> {
+  /** @internal */
+  constructor(
+    private readonly source: SourceLike,
+    private readonly label: string,
+    private readonly steps: readonly Step[],
+  ) {}
+
+  #with<U>(step: Step): Query<U> {
+    return new Query<U>(this.source, this.label, [...this.steps, step]);
+  }
+
+  /**
+   * Keeps the rows matching an expression, a `(field) => expression` callback, or `path op value`.
+   * @example
+   * q.where('age', '>=', 18)
+   * q.where((f) => or(f('country').eq('ES'), f('tags').contains('vip')))
+   * q.where(field('name').startsWith('A'))
+   */
+  where(expr: Expr<T>): Query<T>;
+  where(build: (field: FieldFn<T>) => Expr<T>): Query<T>;
+  where<P extends PathOf<T> & string, O extends Operator>(
+    path: P,
+    op: O,
+    value: OperandOf<PathValue<T, P>, O>,
+  ): Query<T>;
+  where(a: unknown, op?: Operator, value?: unknown): Query<T> {
+    let expr: ExprNode;
+    if (typeof a === 'string') {
+      if (op === undefined) invalidArgument(`where('${a}', op, value) needs an operator`);
+      expr = compare(pathAccessor(a), op, value);
+    } else if (typeof a === 'function') {
+      expr = (a as (f: FieldFn<T>) => ExprNode)((path) => field(path as string) as never);
+    } else if (typeof a === 'object' && a !== null && 'op' in a) {
+      expr = a as ExprNode;
+    } else {
+      return invalidArgument('where() takes an expression, a callback or (path, op, value)');
+    }
+    return this.#with<T>({ kind: 'where', expr });
+  }
+
+  /**
+   * Sorts by a path or a function; call again for further keys (ties of the earlier ones).
+   * Missing values sort last ascending, first descending.
+   */
+  orderBy(key: (PathOf<T> & string) | ((row: T) => unknown), direction: 'asc' | 'desc' = 'asc'): Query<T> {
+    if (direction !== 'asc' && direction !== 'desc')
+      invalidArgument(`orderBy direction is 'asc' or 'desc', got '${String(direction)}'`);
+    let sortKey: SortKey;
+    if (typeof key === 'string') {
+      const path = parsePath(key);
+      if (path.multi) invalidArgument(`cannot order by '${key}': a [] path holds several values`);
+      sortKey = { get: getterOf(path), desc: direction === 'desc', label: key, accessorId: path.text };
+    } else if (typeof key === 'function') {
+      sortKey = { get: key as (row: unknown) => unknown, desc: direction === 'desc', label: 'fn' };
+    } else {
+      return invalidArgument('orderBy() takes a path or a function');
+    }
+    return this.#with<T>({ kind: 'orderBy', key: sortKey });
+  }
+
+  /** At most `n` rows. */
+  limit(n: number): Query<T> {
+    checkCount(n, 'limit()');
+    return this.#with<T>({ kind: 'limit', n });
+  }
+
+  /** Skips `n` rows. */
+  offset(n: number): Query<T> {
+    checkCount(n, 'offset()');
+    return this.#with<T>({ kind: 'offset', n });
+  }
+
+  /** Maps each row (a function), or picks the value at a path. */
+  select<P extends PathOf<T> & string>(path: P): Query<PathValue<T, P>>;
+  select<U>(fn: (row: T) => U): Query<U>;
+  select<U>(s: unknown): Query<U> {
+    if (typeof s === 'string') {
+      const path = parsePath(s);
+      if (path.multi)
+        invalidArgument(
+          `select('${s}'): a [] path holds several values; use flatten('${s.replace(/\[\]$/, '')}')`,
+        );
+      return this.#with({ kind: 'select', fn: getterOf(path), text: s, path: s });
+    }
+    if (typeof s !== 'function') invalidArgument('select() takes a path or a function');
+    return this.#with({ kind: 'select', fn: s as (row: unknown) => unknown, text: 'fn' });
+  }
+
+  /** Keeps only the named fields of each row. */
+  pick<F extends keyof T & string>(...names: F[]): Query<Pick<T, F>> {
+    const fn = (row: unknown) => {
+      const out: Record<string, unknown> = {};
+      for (const n of names) {
+        const v = (row as Record<string, unknown>)[n];
+        if (v !== undefined) out[n] = v;
+      }
+      return out;
+    };
+    return this.#with({ kind: 'select', fn, text: `{${names.join(', ')}}` });
+  }
+
+  /** Drops repeated rows (value equality), or rows with a repeated `by` value; the first is kept. */
+  distinct(by?: Selector<T>): Query<T> {
+    return this.#with<T>({
+      kind: 'distinct',
+      by: by === undefined ? undefined : (selectorFn(by) as (row: unknown) => unknown),
+      text: by === undefined ? 'rows' : `by ${selectorText(by)}`,
+    });
+  }
+
+  /**
+   * Groups rows by a key (value equality) into `{ key, rows }`, or with aggregates into
+   * `{ key, ...aggregates }`; groups come out in order of first appearance.
+   * @example
+   * from(users).groupBy('country', (a) => ({ n: a.count(), age: a.avg('age') }))
+   */
+  groupBy<S extends Selector<T>>(key: S): Query<{ key: Selected<T, S>; rows: T[] }>;
+  groupBy<S extends Selector<T>, A extends Record<string, Aggregate<T, unknown>>>(
+    key: S,
+    aggs: (a: Aggregates<T>) => A,
+  ): Query<{ key: Selected<T, S> } & { [N in keyof A]: AggregateResult<A[N]> }>;
+  groupBy<U>(key: Selector<T>, aggs?: (a: Aggregates<T>) => Record<string, Aggregate<T, unknown>>): Query<U> {
+    let named: NamedAggregate[] | undefined;
+    if (aggs !== undefined) {
+      const spec = aggs(aggregates<T>());
+      named = Object.entries(spec).map(([name, agg]) => {
+        if (name === 'key') invalidArgument("an aggregate cannot be named 'key'");
+        return { name, agg: agg as Aggregate<unknown, unknown> };
+      });
+    }
+    return this.#with({
+      kind: 'groupBy',
+      by: selectorFn(key) as (row: unknown) => unknown,
+      text: selectorText(key),
+      aggs: named,
+    });
+  }
+
+  #join<R>(
+    kind: JoinKind,
+    right: SourceLike,
+    lk: Selector<never>,
+    rk: Selector<never>,
+    select?: (l: never, r: never) => unknown,
+  ): Query<R> {
+    return this.#with<R>({
+      kind: 'join',
+      join: kind,
+      right,
+      leftKey: selectorFn(lk) as (row: unknown) => unknown,
+      rightKey: selectorFn(rk) as (row: unknown) => unknown,
+      select:
+        (select as ((l: unknown, r: unknown) => unknown) | undefined) ?? ((left, right) => ({ left, right })),
+      text: `${selectorText(lk)} = ${selectorText(rk)}`,
+    });
+  }
+
+  /**
+   * Inner hash join on `leftKey(row) = rightKey(other)` (value equality; null and missing keys
+   * never match). Rows are `{ left, right }` unless `select` builds them.
+   */
+  join<S extends SourceLike, R = Joined<T, RowOf<S>>>(
+    right: S,
+    leftKey: Selector<T>,
+    rightKey: Selector<RowOf<S>>,
+    select?: (left: T, right: RowOf<S>) => R,
+  ): Query<R> {
+    return this.#join('inner', right, leftKey as never, rightKey as never, select as never);
+  }
+
+  /** Left outer join: every left row, with `right` undefined when nothing matches. */
+  leftJoin<S extends SourceLike, R = Joined<T, RowOf<S> | undefined>>(
+    right: S,
+    leftKey: Selector<T>,
+    rightKey: Selector<RowOf<S>>,
+    select?: (left: T, right: RowOf<S> | undefined) => R,
+  ): Query<R> {
+    return this.#join('left', right, leftKey as never, rightKey as never, select as never);
+  }
+
+  /** Right outer join: every right row, with `left` undefined when nothing matches. */
+  rightJoin<S extends SourceLike, R = Joined<T | undefined, RowOf<S>>>(
+    right: S,
+    leftKey: Selector<T>,
+    rightKey: Selector<RowOf<S>>,
+    select?: (left: T | undefined, right: RowOf<S>) => R,
+  ): Query<R> {
+    return this.#join('right', right, leftKey as never, rightKey as never, select as never);
+  }
+
+  /** Full outer join: matched pairs, then unmatched rows of either side with the other undefined. */
+  fullJoin<S extends SourceLike, R = Joined<T | undefined, RowOf<S> | undefined>>(
+    right: S,
+    leftKey: Selector<T>,
+    rightKey: Selector<RowOf<S>>,
+    select?: (left: T | undefined, right: RowOf<S> | undefined) => R,
+  ): Query<R> {
+    return this.#join('full', right, leftKey as never, rightKey as never, select as never);
+  }
+
+  /** Replaces each row by the elements of the array or collection at `path`. */
+  flatten<P extends PathOf<T> & string>(path: P): Query<ElementOf<PathValue<T, P>>> {
+    const p = parsePath(path);
+    return this.#with({ kind: 'flatten', of: getterOf(p), text: path });
+  }
+
+  /** Replaces each row by the elements `fn(row)` returns. */
+  flatMap<U>(fn: (row: T) => Iterable<U> | readonly U[] | undefined): Query<U> {
+    return this.#with({ kind: 'flatten', of: fn as (row: unknown) => unknown, text: 'fn' });
+  }
+
+  // --- planning ---------------------------------------------------------------------
+
+  /** The physical plan this query runs (see `explain()` for a readable form). */
+  plan(): PlanNode {
+    return this.#build(false, false);
+  }
+
+  #sourcePlan(
+    pred: ExprNode | undefined,
+    order: SortKey[],
+    offset: number,
+    limit: number | undefined,
+    counting: boolean,
+    fresh: boolean,
+  ): PlanNode {
+    const source = this.source;
+    if (source instanceof IndexedCollection) {
+      const coll = source as unknown as IndexedCollection<unknown, Key>;
+      const ref = new CollectionRef(coll, coll._state(), this.label);
+      const node = counting
+        ? planCollectionCount(ref, pred, fresh)
+        : planCollection(ref, { pred, order: order.length > 0 ? order : undefined, offset, limit, fresh });
+      return coll._tracked ? new Observe(ref, node) : node;
+    }
+    let node: PlanNode;
+    if (source instanceof Query) node = (source as Query<unknown>).plan();
+    else if (source instanceof Dictionary) node = new DictionaryScan(source, this.label);
+    else if (Array.isArray(source)) node = new ArrayScan(source, this.label);
+    else node = new IterableScan(source as Iterable<unknown>, this.label);
+    if (pred !== undefined) {
+      const e = normalize(pred);
+      node = new Filter(node, compile(e), () => describeExpr(e), guessSelectivity(e));
+    }
+    if (order.length > 0) {
+      const bound = limit === undefined ? undefined : offset + limit;
+      node = new Sort(node, order, bound, node.keyOrdered());
+    }
+    if (offset > 0 || limit !== undefined) node = new Limit(node, offset, limit);
+    if (counting) node = new Count(node);
+    return node;
+  }
+
+  #build(counting: boolean, fresh: boolean): PlanNode {
+    const steps = pushLimitsDown(this.steps);
+    let i = 0;
+    const preds: ExprNode[] = [];
+    while (i < steps.length && (steps[i] as Step).kind === 'where')
+      preds.push((steps[i++] as { expr: ExprNode }).expr);
+    const order: SortKey[] = [];
+    while (i < steps.length && (steps[i] as Step).kind === 'orderBy')
+      order.push((steps[i++] as { key: SortKey }).key);
+    let offset = 0;
+    let limit: number | undefined;
+    while (i < steps.length) {
+      const s = steps[i] as Step;
+      if (s.kind === 'offset') {
+        offset += s.n;
+        if (limit !== undefined) limit = Math.max(0, limit - s.n);
+      } else if (s.kind === 'limit') {
+        limit = limit === undefined ? s.n : Math.min(limit, s.n);
+      } else break;
+      i++;
+    }
+    const pred: ExprNode | undefined =
+      preds.length === 0 ? undefined : preds.length === 1 ? preds[0] : { op: 'and', args: preds };
+    // select(path).distinct() straight over a collection: the keys of a complete index on that path.
+    if (
+      !counting &&
+      i === 0 &&
+      this.source instanceof IndexedCollection &&
+      steps[0]?.kind === 'select' &&
+      steps[0].path !== undefined &&
+      steps[1]?.kind === 'distinct' &&
+      steps[1].by === undefined
+    ) {
+      const coll = this.source as unknown as IndexedCollection<unknown, Key>;
+      const ref = new CollectionRef(coll, coll._state(), this.label);
+      const path = steps[0].path;
+      const ix = ref.state.indexes.find(
+        (x) => x.accessor.id === path && !x.multi && x.covered === ref.state.size,
+      );
+      if (ix !== undefined) {
+        const keys = new IndexKeys(ref, ix.name, ix.keyCount);
+        return this.#rest(coll._tracked ? new Observe(ref, keys) : keys, 2, counting);
+      }
+    }
+    const onlyFilters = i === steps.length && order.length === 0 && offset === 0 && limit === undefined;
+    const node = this.#sourcePlan(pred, order, offset, limit, counting && onlyFilters, fresh);
+    if (counting && onlyFilters) return node;
+    return this.#rest(node, i, counting);
+  }
+
+  #rest(node: PlanNode, from: number, counting: boolean): PlanNode {
+    const steps = pushLimitsDown(this.steps);
+    let i = from;
+    while (i < steps.length) {
+      const s = steps[i] as Step;
+      switch (s.kind) {
+        case 'where': {
+          const e = normalize(s.expr);
+          node = new Filter(node, compile(e), () => describeExpr(e), guessSelectivity(e));
+          i++;
+          break;
+        }
+        case 'orderBy': {
+          const keys: SortKey[] = [];
+          while (i < steps.length && (steps[i] as Step).kind === 'orderBy')
+            keys.push((steps[i++] as { key: SortKey }).key);
+          let offset = 0;
+          let limit: number | undefined;
+          while (i < steps.length) {
+            const t = steps[i] as Step;
+            if (t.kind === 'offset') {
+              offset += t.n;
+              if (limit !== undefined) limit = Math.max(0, limit - t.n);
+            } else if (t.kind === 'limit') limit = limit === undefined ? t.n : Math.min(limit, t.n);
+            else break;
+            i++;
+          }
+          node = new Sort(node, keys, limit === undefined ? undefined : offset + limit, node.keyOrdered());
+          if (offset > 0 || limit !== undefined) node = new Limit(node, offset, limit);
+          break;
+        }
+        case 'offset':
+        case 'limit': {
+          let offset = 0;
+          let limit: number | undefined;
+          while (i < steps.length) {
+            const t = steps[i] as Step;
+            if (t.kind === 'offset') {
+              offset += t.n;
+              if (limit !== undefined) limit = Math.max(0, limit - t.n);
+            } else if (t.kind === 'limit') limit = limit === undefined ? t.n : Math.min(limit, t.n);
+            else break;
+            i++;
+          }
+          node = new Limit(node, offset, limit);
+          break;
+        }
+        case 'select':
+          node = new Project(node, s.fn, s.text);
+          i++;
+          break;
+        case 'distinct':
+          node = new Distinct(node, s.by, s.text);
+          i++;
+          break;
+        case 'groupBy':
+          node = new GroupBy(node, s.by, s.text, s.aggs);
+          i++;
+          break;
+        case 'join': {
+          const right = (
+            s.right instanceof Query ? (s.right as Query<unknown>) : new Query<unknown>(s.right, 'right', [])
+          ).plan();
+          node = new HashJoin(node, right, s.leftKey, s.rightKey, s.join, s.select, s.text);
+          i++;
+          break;
+        }
+        case 'flatten':
+          node = new Flatten(node, s.of, s.text);
+          i++;
+          break;
+      }
+    }
+    return counting ? new Count(node) : node;
+  }
+
+  // --- execution --------------------------------------------------------------------
+
+  /** Runs the query lazily: rows are produced as the iterator is pulled. */
+  *[Symbol.iterator](): Iterator<T> {
+    const c = this.plan().run(new ExecContext());
+    while (c.next()) yield c.value as T;
+  }
+
+  /** Async iteration over the same rows (`for await`). */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    const c = this.plan().run(new ExecContext());
+    while (c.next()) yield c.value as T;
+  }
+
+  /** All rows. */
+  toArray(): T[] {
+    const c = this.plan().run(new ExecContext());
+    const out: T[] = [];
+    while (c.next()) out.push(c.value as T);
+    return out;
+  }
+
+  /** The first row, or undefined. */
+  first(): T | undefined {
+    const c = this.limit(1).plan().run(new ExecContext());
+    return c.next() ? (c.value as T) : undefined;
+  }
+
+  /** The number of rows; answered from an index when one covers the whole predicate. */
+  count(): number {
+    const c = this.#build(true, false).run(new ExecContext());
+    return c.next() ? (c.value as number) : 0;
+  }
+
+  /**
+   * The rows as a `Dictionary` keyed by `key(row)` (a path or a function); a later row wins on a
+   * repeated key.
+   */
+  toDictionary<S extends Selector<T>>(key: S): DictionaryType<Selected<T, S> & Key, T> {
+    const get = selectorFn(key);
+    const entries: [Key, T][] = [];
+    for (const row of this) entries.push([get(row) as Key, row]);
+    return Dictionary.from(entries) as DictionaryType<Selected<T, S> & Key, T>;
+  }
+
+  /** The rows as a `List` (a persistent collection that can be stored). */
+  toList(): List<T> {
+    return List.from(this.toArray());
+  }
+
+  /**
+   * The chosen plan: the tree as data and text, the indexes it reads and its estimates. With
+   * `{ analyze: true }` the query runs and every node reports the rows it produced.
+   */
+  explain(options: ExplainOptions = {}): Explanation {
+    // explain() plans afresh (no plan cache), so its estimates are those of these constants.
+    const plan = this.#build(options.count === true, true);
+    if (options.analyze !== true) return explanation(plan.info());
+    const ctx = new ExecContext(true);
+    const c = plan.run(ctx);
+    while (c.next()) {
+      /* drain */
+    }
+    return explanation(plan.info(ctx));
+  }
+}
+
+/**
+ * Starts a query over an `IndexedCollection`, a `Dictionary` (its values), an array, another
+ * query or any iterable. `name` labels the source in `explain()`.
+ * @example
+ * from(users).where('age', '>=', 18).orderBy('lastLogin', 'desc').select((u) => u.id).limit(50).toArray()
+ */
+export function from<S extends SourceLike>(source: S, name?: string): Query<RowOf<S>> {
+  if (source === null || typeof source !== 'object')
+    invalidArgument('from() takes a collection, an array or an iterable');
+  const label =
+    name ??
+    (source instanceof IndexedCollection
+      ? 'collection'
+      : source instanceof Dictionary
+        ? 'dictionary'
+        : Array.isArray(source)
+          ? 'array'
+          : source instanceof Query
+            ? 'query'
+            : 'iterable');
+  if (
+    !(source instanceof IndexedCollection) &&
+    !(source instanceof Query) &&
+    typeof (source as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function'
+  ) {
+    invalidArgument('from() takes a collection, an array or an iterable');
+  }
+  return new Query<RowOf<S>>(source, label, []);
+}
