@@ -38,7 +38,12 @@ const argv = process.argv.slice(2);
 const opt = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const FULL = argv.includes('--full');
 const SIZES = opt('sizes')?.split(',').map(Number) ?? [10_000, 100_000, ...(FULL ? [1_000_000] : [])];
-const Q5_SIZES = opt('sizes')?.split(',').map(Number) ?? [10_000, 50_000, 100_000, ...(FULL ? [1_000_000] : [])];
+const Q5_SIZES = opt('sizes')?.split(',').map(Number) ?? [
+  10_000,
+  50_000,
+  100_000,
+  ...(FULL ? [1_000_000] : []),
+];
 const ONLY = new Set(opt('only')?.split(',') ?? ['idx', 'pk', 'build', 'q5']);
 const QUERIES = Number(opt('queries') ?? 400);
 
@@ -166,8 +171,13 @@ function sqliteItems(dir: string, data: readonly Item[], indexes: boolean): Data
   const db = new Database(join(dir, `items-${data.length}-${Math.random().toString(36).slice(2)}.db`));
   db.pragma('journal_mode = WAL');
   db.pragma('cache_size = -262144');
-  db.exec('CREATE TABLE items (rid INTEGER PRIMARY KEY, id TEXT, name TEXT, value INTEGER, category TEXT, status TEXT, tags TEXT)');
-  const insert = db.prepare('INSERT INTO items (id, name, value, category, status, tags) VALUES (?, ?, ?, ?, ?, ?)');
+  // `name` is the collection's primary key on our side: a unique index here too.
+  db.exec(
+    'CREATE TABLE items (rid INTEGER PRIMARY KEY, id TEXT, name TEXT UNIQUE, value INTEGER, category TEXT, status TEXT, tags TEXT)',
+  );
+  const insert = db.prepare(
+    'INSERT INTO items (id, name, value, category, status, tags) VALUES (?, ?, ?, ?, ?, ?)',
+  );
   db.transaction(() => {
     for (const r of data) insert.run(r.id, r.name, r.value, r.category, r.status, r.tags.join(','));
   })();
@@ -195,7 +205,13 @@ interface RangeQuery {
   readonly hi: number;
 }
 
-async function idxAndRange(n: number, categories: number, statuses: number, window: number, dir: string): Promise<void> {
+async function idxAndRange(
+  n: number,
+  categories: number,
+  statuses: number,
+  window: number,
+  dir: string,
+): Promise<void> {
   const label = `IDX-AND-RANGE N=${n.toLocaleString('en-US')} C=${categories} S=${statuses} window=${window}`;
   const data = items(n, categories, statuses);
   const built = IndexedCollection.from<Item, string>(data, {
@@ -216,14 +232,20 @@ async function idxAndRange(n: number, categories: number, statuses: number, wind
       hi: lo + window,
     };
   });
-  const stmt = sqlite.prepare('SELECT id FROM items WHERE category = ? AND status = ? AND value > ? AND value < ?');
+  const stmt = sqlite.prepare(
+    'SELECT id FROM items WHERE category = ? AND status = ? AND value > ? AND value < ?',
+  );
   const ours = (q: RangeQuery) =>
     from(coll)
-      .where(and(field('category').eq(q.c), field('status').eq(q.s), field('value').between(q.lo, q.hi, '()')))
+      .where(
+        and(field('category').eq(q.c), field('status').eq(q.s), field('value').between(q.lo, q.hi, '()')),
+      )
       .toArray();
   const linear = (q: RangeQuery) =>
     from(bare)
-      .where(and(field('category').eq(q.c), field('status').eq(q.s), field('value').between(q.lo, q.hi, '()')))
+      .where(
+        and(field('category').eq(q.c), field('status').eq(q.s), field('value').between(q.lo, q.hi, '()')),
+      )
       .toArray();
   const array = (q: RangeQuery) =>
     data.filter((r) => r.category === q.c && r.status === q.s && r.value > q.lo && r.value < q.hi);
@@ -242,11 +264,36 @@ async function idxAndRange(n: number, categories: number, statuses: number, wind
   for (const q of queries) {
     const expected = array(q).map((r) => r.id);
     matched += expected.length;
-    check(sameIds(ours(q).map((r) => r.id), expected), `${label}: indexed plan`);
-    check(sameIds(sql(q).map((r) => r.id), expected), `${label}: better-sqlite3`);
-    check(sameIds(lk(q).map((r) => r.id), expected), `${label}: lokijs`);
+    check(
+      sameIds(
+        ours(q).map((r) => r.id),
+        expected,
+      ),
+      `${label}: indexed plan`,
+    );
+    check(
+      sameIds(
+        sql(q).map((r) => r.id),
+        expected,
+      ),
+      `${label}: better-sqlite3`,
+    );
+    check(
+      sameIds(
+        lk(q).map((r) => r.id),
+        expected,
+      ),
+      `${label}: lokijs`,
+    );
   }
-  for (const q of queries.slice(0, 20)) check(sameIds(linear(q).map((r) => r.id), array(q).map((r) => r.id)), `${label}: linear`);
+  for (const q of queries.slice(0, 20))
+    check(
+      sameIds(
+        linear(q).map((r) => r.id),
+        array(q).map((r) => r.id),
+      ),
+      `${label}: linear`,
+    );
   const nq = queries.length;
   const few = Math.max(10, Math.min(nq, Math.round(2_000_000 / n)));
   const r = {
@@ -257,18 +304,50 @@ async function idxAndRange(n: number, categories: number, statuses: number, wind
     loki: measure(nq, (i) => lk(queries[i] as RangeQuery)),
   };
   const plan = from(coll)
-    .where(and(field('category').eq('cat-1'), field('status').eq('st-1'), field('value').between(5000, 5000 + window, '()')))
+    .where(
+      and(
+        field('category').eq('cat-1'),
+        field('status').eq('st-1'),
+        field('value').between(5000, 5000 + window, '()'),
+      ),
+    )
     .explain().text;
-  print(`\n### ${label}\n\nAverage rows per query: ${fmt(matched / nq, 2)}. Plan:\n\n\`\`\`\n${plan}\n\`\`\`\n`);
+  print(
+    `\n### ${label}\n\nAverage rows per query: ${fmt(matched / nq, 2)}. Plan:\n\n\`\`\`\n${plan}\n\`\`\`\n`,
+  );
   print(
     table(
       ['system', 'p50 µs', 'p95 µs', 'qps', 'ours vs it (p50)'],
       [
         ['ProtoBase indexed plan', fmt(r.indexed.p50), fmt(r.indexed.p95), fmt(r.indexed.qps, 0), '1.00×'],
-        ['ProtoBase linear scan', fmt(r.linear.p50), fmt(r.linear.p95), fmt(r.linear.qps, 0), ratio(r.linear.p50, r.indexed.p50)],
-        ['plain array filter', fmt(r.array.p50), fmt(r.array.p95), fmt(r.array.qps, 0), ratio(r.array.p50, r.indexed.p50)],
-        ['better-sqlite3 (3 indexes)', fmt(r.sqlite.p50), fmt(r.sqlite.p95), fmt(r.sqlite.qps, 0), ratio(r.sqlite.p50, r.indexed.p50)],
-        ['lokijs (binary indices)', fmt(r.loki.p50), fmt(r.loki.p95), fmt(r.loki.qps, 0), ratio(r.loki.p50, r.indexed.p50)],
+        [
+          'ProtoBase linear scan',
+          fmt(r.linear.p50),
+          fmt(r.linear.p95),
+          fmt(r.linear.qps, 0),
+          ratio(r.linear.p50, r.indexed.p50),
+        ],
+        [
+          'plain array filter',
+          fmt(r.array.p50),
+          fmt(r.array.p95),
+          fmt(r.array.qps, 0),
+          ratio(r.array.p50, r.indexed.p50),
+        ],
+        [
+          'better-sqlite3 (3 indexes)',
+          fmt(r.sqlite.p50),
+          fmt(r.sqlite.p95),
+          fmt(r.sqlite.qps, 0),
+          ratio(r.sqlite.p50, r.indexed.p50),
+        ],
+        [
+          'lokijs (binary indices)',
+          fmt(r.loki.p50),
+          fmt(r.loki.p95),
+          fmt(r.loki.qps, 0),
+          ratio(r.loki.p50, r.indexed.p50),
+        ],
       ],
     ),
   );
@@ -280,7 +359,10 @@ async function idxAndRange(n: number, categories: number, statuses: number, wind
 async function idxPk(n: number, dir: string): Promise<void> {
   const label = `IDX-PK N=${n.toLocaleString('en-US')}`;
   const data = items(n, 50, 20);
-  const built = IndexedCollection.from<Item, string>(data, { key: 'name', indexes: { byId: { path: 'id', unique: true } } });
+  const built = IndexedCollection.from<Item, string>(data, {
+    key: 'name',
+    indexes: { byId: { path: 'id', unique: true } },
+  });
   const { space, value: coll } = await commitAndRead<IndexedCollection<Item, string>>('items', built);
   const sqlite = sqliteItems(dir, data, true);
   const loki = lokiItems(data);
@@ -301,15 +383,41 @@ async function idxPk(n: number, dir: string): Promise<void> {
     sqlite: measure(nk, (i) => stmt.get(keys[i] as string)),
     loki: measure(nk, (i) => loki.by('id', keys[i] as string)),
   };
-  print(`\n### ${label}\n\nPlan: \`${from(coll).where('id', '=', 'x').explain().text.replaceAll('\n', ' / ')}\`\n`);
+  print(
+    `\n### ${label}\n\nPlan: \`${from(coll).where('id', '=', 'x').explain().text.replaceAll('\n', ' / ')}\`\n`,
+  );
   print(
     table(
       ['system', 'p50 µs', 'p95 µs', 'qps', 'ours vs it (qps)'],
       [
-        ['ProtoBase from().where(id =).first()', fmt(r.ours.p50, 2), fmt(r.ours.p95, 2), fmt(r.ours.qps, 0), '1.00×'],
-        ['native Map.get', fmt(r.map.p50, 2), fmt(r.map.p95, 2), fmt(r.map.qps, 0), ratio(r.ours.qps, r.map.qps)],
-        ['better-sqlite3 prepared select', fmt(r.sqlite.p50, 2), fmt(r.sqlite.p95, 2), fmt(r.sqlite.qps, 0), ratio(r.ours.qps, r.sqlite.qps)],
-        ['lokijs by(unique)', fmt(r.loki.p50, 2), fmt(r.loki.p95, 2), fmt(r.loki.qps, 0), ratio(r.ours.qps, r.loki.qps)],
+        [
+          'ProtoBase from().where(id =).first()',
+          fmt(r.ours.p50, 2),
+          fmt(r.ours.p95, 2),
+          fmt(r.ours.qps, 0),
+          '1.00×',
+        ],
+        [
+          'native Map.get',
+          fmt(r.map.p50, 2),
+          fmt(r.map.p95, 2),
+          fmt(r.map.qps, 0),
+          ratio(r.ours.qps, r.map.qps),
+        ],
+        [
+          'better-sqlite3 prepared select',
+          fmt(r.sqlite.p50, 2),
+          fmt(r.sqlite.p95, 2),
+          fmt(r.sqlite.qps, 0),
+          ratio(r.ours.qps, r.sqlite.qps),
+        ],
+        [
+          'lokijs by(unique)',
+          fmt(r.loki.p50, 2),
+          fmt(r.loki.p95, 2),
+          fmt(r.loki.qps, 0),
+          ratio(r.ours.qps, r.loki.qps),
+        ],
       ],
     ),
   );
@@ -331,9 +439,21 @@ async function idxBuild(n: number, dir: string): Promise<void> {
     IndexedCollection.from<Item, string>(data, { key: 'name' }),
   );
   const specs = [
-    { name: 'id (unique)', create: (c: IndexedCollection<Item, string>) => c.createIndex('byId', { path: 'id', unique: true }), sql: 'CREATE UNIQUE INDEX ix ON items(id)' },
-    { name: 'category (50 values)', create: (c: IndexedCollection<Item, string>) => c.createIndex('byCategory', 'category'), sql: 'CREATE INDEX ix ON items(category)' },
-    { name: 'value (numeric)', create: (c: IndexedCollection<Item, string>) => c.createIndex('byValue', 'value'), sql: 'CREATE INDEX ix ON items(value)' },
+    {
+      name: 'id (unique)',
+      create: (c: IndexedCollection<Item, string>) => c.createIndex('byId', { path: 'id', unique: true }),
+      sql: 'CREATE UNIQUE INDEX ix ON items(id)',
+    },
+    {
+      name: 'category (50 values)',
+      create: (c: IndexedCollection<Item, string>) => c.createIndex('byCategory', 'category'),
+      sql: 'CREATE INDEX ix ON items(category)',
+    },
+    {
+      name: 'value (numeric)',
+      create: (c: IndexedCollection<Item, string>) => c.createIndex('byValue', 'value'),
+      sql: 'CREATE INDEX ix ON items(value)',
+    },
   ];
   const rows: string[][] = [];
   const result: Record<string, unknown> = {};
@@ -352,7 +472,13 @@ async function idxBuild(n: number, dir: string): Promise<void> {
       sqlite.exec('DROP INDEX ix');
     }
     result[spec.name] = { oursMs: median(ours), sqliteMs: median(theirs) };
-    rows.push([spec.name, fmt(median(ours)), fmt(median(theirs)), ratio(median(theirs), median(ours)), median(ours) < 1000 ? 'yes' : 'NO']);
+    rows.push([
+      spec.name,
+      fmt(median(ours)),
+      fmt(median(theirs)),
+      ratio(median(theirs), median(ours)),
+      median(ours) < 1000 ? 'yes' : 'NO',
+    ]);
   }
   print(`\n### ${label}: building one index over an existing collection\n`);
   print(table(['index', 'ProtoBase ms', 'better-sqlite3 CREATE INDEX ms', 'ours vs it', 'under 1 s'], rows));
@@ -393,10 +519,18 @@ async function idxBuild(n: number, dir: string): Promise<void> {
     plainTimes.push(await timeBatch('items'));
     indexedTimes.push(await timeBatch('indexed'));
   }
-  const after = db.begin({ readOnly: true }).get<IndexedCollection<Item, string>>('indexed') as IndexedCollection<Item, string>;
+  const after = db
+    .begin({ readOnly: true })
+    .get<IndexedCollection<Item, string>>('indexed') as IndexedCollection<Item, string>;
   const probe = upserts[upserts.length - 2] as Item;
-  check(from(after).where('id', '=', probe.id).first()?.value === probe.value, `${label}: batch visible through the index`);
-  check(after.indexes().every((ix) => ix.entries === after.size), `${label}: index sizes after the batch`);
+  check(
+    from(after).where('id', '=', probe.id).first()?.value === probe.value,
+    `${label}: batch visible through the index`,
+  );
+  check(
+    after.indexes().every((ix) => ix.entries === after.size),
+    `${label}: index sizes after the batch`,
+  );
   const sqlBatch = (indexes: boolean): number => {
     const times: number[] = [];
     for (let r = 0; r < 3; r++) {
@@ -409,7 +543,8 @@ async function idxBuild(n: number, dir: string): Promise<void> {
       const t = performance.now();
       s.transaction(() => {
         for (const u of upserts) {
-          if (upd.run(u.value, u.category, u.status, u.name).changes === 0) up.run(u.id, u.name, u.value, u.category, u.status, 'tag1');
+          if (upd.run(u.value, u.category, u.status, u.name).changes === 0)
+            up.run(u.id, u.name, u.value, u.category, u.status, 'tag1');
         }
       })();
       times.push(performance.now() - t);
@@ -419,13 +554,25 @@ async function idxBuild(n: number, dir: string): Promise<void> {
   };
   const sqlPlain = sqlBatch(false);
   const sqlIndexed = sqlBatch(true);
-  print(`\n### ${label}: a committed batch of ${batch.toLocaleString('en-US')} upserts (half updates, half inserts)\n`);
+  print(
+    `\n### ${label}: a committed batch of ${batch.toLocaleString('en-US')} upserts (half updates, half inserts)\n`,
+  );
   print(
     table(
       ['system', 'no secondary index ms', 'with id, category, value ms', 'index overhead'],
       [
-        ['ProtoBase (memory backend, one transaction)', fmt(median(plainTimes)), fmt(median(indexedTimes)), ratio(median(indexedTimes), median(plainTimes))],
-        ['better-sqlite3 (one transaction, synchronous=FULL)', fmt(sqlPlain), fmt(sqlIndexed), ratio(sqlIndexed, sqlPlain)],
+        [
+          'ProtoBase (memory backend, one transaction)',
+          fmt(median(plainTimes)),
+          fmt(median(indexedTimes)),
+          ratio(median(indexedTimes), median(plainTimes)),
+        ],
+        [
+          'better-sqlite3 (one transaction, synchronous=FULL)',
+          fmt(sqlPlain),
+          fmt(sqlIndexed),
+          ratio(sqlIndexed, sqlPlain),
+        ],
       ],
     ),
   );
@@ -492,7 +639,12 @@ function sameSet(a: unknown, b: unknown): boolean {
 function sameGroups(a: unknown, b: unknown): boolean {
   const x = a as { key: string; n: number; avgAge: number }[];
   const y = b as { key: string; n: number; avgAge: number }[];
-  return x.length === y.length && x.every((g, i) => g.key === y[i]?.key && g.n === y[i]?.n && Math.abs(g.avgAge - (y[i]?.avgAge ?? 0)) < 1e-9);
+  return (
+    x.length === y.length &&
+    x.every(
+      (g, i) => g.key === y[i]?.key && g.n === y[i]?.n && Math.abs(g.avgAge - (y[i]?.avgAge ?? 0)) < 1e-9,
+    )
+  );
 }
 
 async function query5(n: number, dir: string): Promise<void> {
@@ -500,7 +652,13 @@ async function query5(n: number, dir: string): Promise<void> {
   const users = usersOf(n);
   const built = IndexedCollection.from<User, string>(users, {
     key: 'id',
-    indexes: { byAge: 'age', byCountry: 'country', byStatus: 'status', byLastLogin: 'lastLogin', byEmail: 'email' },
+    indexes: {
+      byAge: 'age',
+      byCountry: 'country',
+      byStatus: 'status',
+      byLastLogin: 'lastLogin',
+      byEmail: 'email',
+    },
   });
   const { space, value: coll } = await commitAndRead<IndexedCollection<User, string>>('users', built);
   const sqlite = new Database(join(dir, `users-${n}.db`));
@@ -511,9 +669,11 @@ async function query5(n: number, dir: string): Promise<void> {
   );
   const ins = sqlite.prepare('INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
   sqlite.transaction(() => {
-    for (const u of users) ins.run(u.id, u.first, u.last, u.age, u.country, u.status, u.email, u.lastLogin, u.score);
+    for (const u of users)
+      ins.run(u.id, u.first, u.last, u.age, u.country, u.status, u.email, u.lastLogin, u.score);
   })();
-  for (const c of ['age', 'country', 'status', 'lastLogin', 'email']) sqlite.exec(`CREATE INDEX users_${c} ON users(${c})`);
+  for (const c of ['age', 'country', 'status', 'lastLogin', 'email'])
+    sqlite.exec(`CREATE INDEX users_${c} ON users(${c})`);
   sqlite.exec('ANALYZE');
   const q1 = sqlite.prepare(
     "SELECT id, first || ' ' || last AS name FROM users WHERE age >= 18 AND country IN ('ES', 'AR') ORDER BY lastLogin DESC, id ASC LIMIT 50",
@@ -636,7 +796,16 @@ async function query5(n: number, dir: string): Promise<void> {
   }
   print(
     table(
-      ['pipeline', 'ours p50 µs', 'ours p95 µs', 'arrays p50 µs', 'sqlite p50 µs', 'vs arrays', 'vs sqlite', 'target met'],
+      [
+        'pipeline',
+        'ours p50 µs',
+        'ours p95 µs',
+        'arrays p50 µs',
+        'sqlite p50 µs',
+        'vs arrays',
+        'vs sqlite',
+        'target met',
+      ],
       rows,
     ),
   );

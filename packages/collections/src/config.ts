@@ -1,13 +1,13 @@
 /**
  * Node capacities (fan-out): the most entries a leaf holds and the most children a branch
- * holds. The defaults (64 and 64) were chosen with `apps/bench/src/fanout.ts` (see the
+ * holds. The defaults (64 and 128) were chosen with `apps/bench/src/fanout.ts` (see the
  * README). Nodes of any size decode and work, so changing them never affects data already
  * written; it only changes where future updates split and merge nodes.
  */
 import { invalidArgument } from './errors.js';
 
 let leafCapacity = 64;
-let branchCapacityValue = 64;
+let branchCapacityValue = 128;
 
 /** The current leaf capacity (entries per leaf). */
 export function nodeCapacity(): number {

@@ -26,6 +26,7 @@ import {
   lookup,
   lookupString,
   remove,
+  updateString,
 } from './internal/keyed-tree.js';
 import { badPayload } from './internal/slots.js';
 import type { OpNode, Tracker } from './internal/tracking.js';
@@ -254,6 +255,11 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
   /** @internal */
   _coreSet(key: unknown, value: unknown): Dictionary<K, V> {
     const root = this._slot() as KSlot | undefined;
+    if (typeof key === 'string' && root !== undefined) {
+      const updated = updateString(root, key, value);
+      if (updated === null) return this;
+      if (updated !== undefined) return new Dictionary<K, V>(updated, this._size);
+    }
     const next = insert(root, key, value, false, nodeCapacity());
     if (next === root) return this;
     return new Dictionary<K, V>(next, this._size + lastSizeDelta());

@@ -45,4 +45,22 @@ describe('collections: atoms written per update', () => {
     expect(large.depth).toBeLessThanOrEqual(4);
     expect(large.depth - small.depth).toBeLessThanOrEqual(1);
   });
+
+  it('writes nothing for a collection when it never becomes reachable from a root', async () => {
+    const h = await openSpace();
+    const db = h.space.database('app');
+    await db.transact((tx) => tx.set('other', 0));
+    let before = h.space.stats().atomsWritten;
+    await db.transact((tx) => tx.set('other', 1));
+    const kernel = h.space.stats().atomsWritten - before;
+    before = h.space.stats().atomsWritten;
+    await db.transact((tx) => {
+      const scratch = Dictionary.from(
+        Array.from({ length: 5000 }, (_, i) => [`k${i}`, i] as [string, number]),
+      );
+      tx.set('other', scratch.size);
+    });
+    expect(h.space.stats().atomsWritten - before).toBe(kernel);
+    await h.space.close();
+  });
 });

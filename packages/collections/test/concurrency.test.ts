@@ -201,7 +201,7 @@ describe('collections: key-level concurrency (Dictionary)', () => {
     expect(await commitOutcome(t3)).toBe('conflict');
   });
 
-  it('orders blind writes of one key after the commit that came first', async () => {
+  it('orders blind writes of one key after the commit that came first when both transactions commit', async () => {
     await seed('scores', Dictionary.from<string, number>([['a', 1]]));
     const t1 = begin();
     const t2 = begin();
@@ -224,6 +224,61 @@ describe('collections: key-level concurrency (Dictionary)', () => {
     t2.set('scores', List.from([1]));
     expect(await commitOutcome(t2)).toBe('ok');
     expect(await commitOutcome(t1)).toBe('conflict');
+  });
+});
+
+describe('collections: key-level concurrency (ranges and positions)', () => {
+  it('conflicts on first() only when another commit changed the first entry', async () => {
+    await seed(
+      'scores',
+      Dictionary.from<string, number>([
+        ['m', 1],
+        ['x', 1],
+      ]),
+    );
+    const t1 = begin();
+    const t2 = begin();
+    const t3 = begin();
+    for (const tx of [t1, t3]) {
+      const d = tx.get<Scores>('scores') as Scores;
+      tx.set('scores', d.set('first', d.first()?.[1] ?? 0));
+    }
+    t2.set('scores', (t2.get<Scores>('scores') as Scores).set('y', 2).set('n', 3));
+    expect(await commitOutcome(t2)).toBe('ok');
+    expect(await commitOutcome(t1)).toBe('ok');
+    const t4 = begin();
+    const d4 = t4.get<Scores>('scores') as Scores;
+    t4.set('scores', d4.set('z', d4.first()?.[1] ?? 0));
+    const t5 = begin();
+    t5.set('scores', (t5.get<Scores>('scores') as Scores).set('a', 0));
+    expect(await commitOutcome(t5)).toBe('ok');
+    expect(await commitOutcome(t4)).toBe('conflict');
+    expect(await commitOutcome(t3)).toBe('conflict');
+  });
+
+  it('conflicts on countRange only when an insert lands inside the counted range', async () => {
+    await seed(
+      'scores',
+      Dictionary.from<string, number>([
+        ['b', 1],
+        ['c', 1],
+      ]),
+    );
+    const t1 = begin();
+    const t2 = begin();
+    const t3 = begin();
+    for (const tx of [t1, t3]) {
+      const d = tx.get<Scores>('scores') as Scores;
+      tx.set('scores', d.set('n', d.countRange({ from: 'a', to: 'd' })));
+    }
+    t2.set('scores', (t2.get<Scores>('scores') as Scores).set('x', 1));
+    expect(await commitOutcome(t2)).toBe('ok');
+    expect(await commitOutcome(t1)).toBe('ok');
+    const t4 = begin();
+    t4.set('scores', (t4.get<Scores>('scores') as Scores).set('bb', 1));
+    expect(await commitOutcome(t4)).toBe('ok');
+    expect(await commitOutcome(t3)).toBe('conflict');
+    expect(read<Scores>('scores').get('n')).toBe(2);
   });
 });
 
@@ -270,7 +325,7 @@ describe('collections: key-level concurrency (nested collections)', () => {
     expect(await commitOutcome(t1)).toBe('conflict');
   });
 
-  it('sums concurrent increments inside a nested dictionary', async () => {
+  it('sums increments of one key inside a nested dictionary when transactions run concurrently', async () => {
     await seedCarts();
     const txs = Array.from({ length: 12 }, () => begin());
     for (const tx of txs) {
@@ -293,7 +348,7 @@ describe('collections: key-level concurrency (nested collections)', () => {
     expect(await commitOutcome(t1)).toBe('conflict');
   });
 
-  it('keeps a list of nested dictionaries mergeable per position', async () => {
+  it('merges changes per position when two transactions change a dictionary nested in a list', async () => {
     await seed('rows', List.from([Dictionary.from([['n', 0]]), Dictionary.from([['n', 0]])]));
     type Rows = List<Dictionary<string, number>>;
     const t1 = begin();
@@ -317,7 +372,7 @@ describe('collections: key-level concurrency (nested collections)', () => {
 });
 
 describe('collections: key-level concurrency (other collections)', () => {
-  it('sums concurrent CountedSet additions of one element', async () => {
+  it('sums CountedSet additions of one element when transactions run concurrently', async () => {
     await seed('tags', CountedSet.empty<string>());
     const txs = Array.from({ length: 10 }, () => begin());
     for (const tx of txs)
@@ -326,7 +381,7 @@ describe('collections: key-level concurrency (other collections)', () => {
     expect(read<CountedSet<string>>('tags').count('red')).toBe(10);
   });
 
-  it('keeps both concurrent appends to a list and both adds to a set', async () => {
+  it('keeps both appends and both adds when two transactions append to a list and add to a set', async () => {
     await seed('log', List.from(['start']));
     await seed('set', OrderedSet.from([1]));
     const t1 = begin();
@@ -394,7 +449,7 @@ describe('collections: key-level concurrency (other collections)', () => {
     ]);
   });
 
-  it('commits changes to different keys of a hash dictionary', async () => {
+  it('commits both transactions when they change different keys of a hash dictionary', async () => {
     type HD = HashDictionary<{ id: number }, number>;
     await seed(
       'h',

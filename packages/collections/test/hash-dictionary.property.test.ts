@@ -68,7 +68,7 @@ describe('collections: HashDictionary (model-based)', () => {
     );
   });
 
-  it('rejects keys that are atoms or class instances', () => {
+  it('rejects a key when it is an atom or a class instance', () => {
     class Point {
       constructor(readonly x: number) {}
     }

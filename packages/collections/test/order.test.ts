@@ -61,7 +61,7 @@ describe('collections: key order', () => {
     expect(d.get(Number.NaN)).toBe('nan2');
   });
 
-  it('is a total order (antisymmetric and transitive) over generated keys', () => {
+  it('behaves as a total order (antisymmetric, transitive) when comparing generated keys', () => {
     fc.assert(
       fc.property(anyKey, anyKey, anyKey, (a, b, c) => {
         expect(Math.sign(compareKeys(a, b)) + Math.sign(compareKeys(b, a))).toBe(0);
@@ -73,7 +73,7 @@ describe('collections: key order', () => {
     );
   });
 
-  it('rejects unsupported keys with a typed invalid-argument error', () => {
+  it('throws a typed invalid-argument error when a key is not orderable', () => {
     const d = Dictionary.empty();
     for (const bad of [undefined, { a: 1 }, Symbol('s'), () => 1, [1, undefined], new Map()]) {
       let caught: unknown;
@@ -90,7 +90,7 @@ describe('collections: key order', () => {
     expect(() => d.get({} as never)).toThrowError(/not a key/);
   });
 
-  it('copies mutable keys on insert so later changes by the caller cannot reorder the tree', () => {
+  it('keeps lookups right when the caller mutates an array or Date key after inserting it', () => {
     const key = [1, 2];
     const date = new Date(5);
     const d = Dictionary.empty<Key, number>().set(key, 1).set(date, 2);

@@ -16,19 +16,19 @@ export type KSlot = KNode | AtomRef<KNode>;
 /**
  * Search acceleration for nodes whose keys are all strings (built on first search, never
  * stored): the keys' common prefix and, per key, the three UTF-16 code units after it packed in
- * a `Float64Array`. The packing preserves order, so a lookup binary-searches contiguous numbers
+ * an array of doubles. The packing preserves order, so a lookup binary-searches contiguous numbers
  * and compares whole strings only among equal fingerprints.
  */
 export interface KeyIndex {
   /** `undefined`: not built yet; `null`: not applicable (some key is not a string). */
-  fp: Float64Array | null | undefined;
+  fp: readonly number[] | null | undefined;
   prefix: string;
 }
 
 /** A leaf: sorted keys and, unless the tree is key-only, their values. */
 export class KLeaf extends Atom implements KeyIndex {
   static readonly typeName = 'proto.coll.leaf';
-  fp: Float64Array | null | undefined = undefined;
+  fp: readonly number[] | null | undefined = undefined;
   prefix = '';
   constructor(
     readonly keys: readonly unknown[],
@@ -47,7 +47,7 @@ export class KLeaf extends Atom implements KeyIndex {
 /** A branch: the smallest key, the child and the entry count of each child. */
 export class KBranch extends Atom implements KeyIndex {
   static readonly typeName = 'proto.coll.branch';
-  fp: Float64Array | null | undefined = undefined;
+  fp: readonly number[] | null | undefined = undefined;
   prefix = '';
   constructor(
     readonly keys: readonly unknown[],

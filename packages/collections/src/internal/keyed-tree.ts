@@ -51,7 +51,7 @@ function fingerprint(key: string, p: number): number {
 }
 
 /** Builds (once) the string search index of a node; `null` when some key is not a string. */
-function keyIndex(node: KNode): Float64Array | null {
+function keyIndex(node: KNode): readonly number[] | null {
   const built = node.fp;
   if (built !== undefined) return built;
   const keys = node.keys;
@@ -67,8 +67,9 @@ function keyIndex(node: KNode): Float64Array | null {
   const m = Math.min(first.length, last.length);
   let p = 0;
   while (p < m && first.charCodeAt(p) === last.charCodeAt(p)) p++;
-  const fp = new Float64Array(n);
-  for (let i = 0; i < n; i++) fp[i] = fingerprint(keys[i] as string, p);
+  // A plain array of doubles: stored unboxed on the JS heap, cheaper to allocate than a typed array.
+  const fp: number[] = [];
+  for (let i = 0; i < n; i++) fp.push(fingerprint(keys[i] as string, p));
   // A flat copy rather than a slice of the first key, so the prefix check touches one string.
   const codes: number[] = [];
   if (p >= 13 && p <= 1024) for (let i = 0; i < p; i++) codes.push(first.charCodeAt(i));
@@ -121,7 +122,7 @@ export function leafFor(root: KSlot, key: unknown): KLeaf {
 const ATOM_POINTER = Symbol.for('@proto/atom-pointer');
 
 /** First index of `fp[0..n)` whose value is >= `x`; the loop body is a select, not a branch. */
-function lowerBound(fp: Float64Array, x: number, n: number): number {
+function lowerBound(fp: readonly number[], x: number, n: number): number {
   if (n === 0) return 0;
   let base = 0;
   let len = n;
@@ -133,6 +134,42 @@ function lowerBound(fp: Float64Array, x: number, n: number): number {
   return (fp[base] as number) < x ? base + 1 : base;
 }
 
+/** Index of string `key` in a leaf whose keys are all strings (`fp` its index), or -1. */
+function leafIndexString(leaf: KLeaf, fp: readonly number[], key: string): number {
+  const keys = leaf.keys;
+  const n = keys.length;
+  const x = fingerprint(key, leaf.prefix.length);
+  let lo = lowerBound(fp, x, n);
+  while (lo < n && fp[lo] === x) {
+    const k = keys[lo] as string;
+    if (k === key) return lo;
+    if (k > key) return -1;
+    lo++;
+  }
+  return -1;
+}
+
+/** The child of a branch whose keys are all strings (`fp` its index) whose range holds `key`. */
+function childIndexString(node: KBranch, fp: readonly number[], key: string): number {
+  const keys = node.keys;
+  const n = keys.length;
+  const prefix = node.prefix;
+  const p = prefix.length;
+  if (p !== 0 && !key.startsWith(prefix)) return key < prefix ? 0 : n - 1;
+  const x = fingerprint(key, p);
+  let lo = lowerBound(fp, x, n);
+  while (lo < n && fp[lo] === x && (keys[lo] as string) <= key) lo++;
+  return lo === 0 ? 0 : lo - 1;
+}
+
+/** Descends one level, switching a stored in-memory child to a reference (see `childOf`). */
+function descend(node: KBranch, i: number): KNode {
+  const kid = node.kids[i] as KSlot;
+  if (kid instanceof AtomRef) return kid.get();
+  if ((kid as unknown as Record<symbol, unknown>)[ATOM_POINTER] !== undefined) childOf(node.kids, i);
+  return kid;
+}
+
 /**
  * `lookup` for a string key, written as one loop (the hot path of `Dictionary.get`): per node,
  * a binary search over the fingerprints, then whole-string comparisons along the (usually
@@ -142,45 +179,50 @@ export function lookupString(root: KSlot, key: string): unknown {
   let node: KNode = root instanceof AtomRef ? root.get() : root;
   for (;;) {
     const fp = node.fp === undefined ? keyIndex(node) : node.fp;
-    const keys = node.keys;
-    const n = keys.length;
     if (node instanceof KLeaf) {
-      if (fp === null) {
-        const i = searchKeys(keys, key);
-        return i < 0 ? ABSENT : node.vals === null ? true : node.vals[i];
-      }
-      const x = fingerprint(key, node.prefix.length);
-      let lo = lowerBound(fp, x, n);
-      while (lo < n && fp[lo] === x) {
-        const k = keys[lo] as string;
-        if (k === key) return node.vals === null ? true : node.vals[lo];
-        if (k > key) return ABSENT;
-        lo++;
-      }
-      return ABSENT;
+      const i = fp === null ? searchKeys(node.keys, key) : leafIndexString(node, fp, key);
+      return i < 0 ? ABSENT : node.vals === null ? true : node.vals[i];
     }
-    let i: number;
-    if (fp === null) {
-      i = childIndex(node, key);
-    } else {
-      const prefix = node.prefix;
-      const p = prefix.length;
-      if (p !== 0 && !key.startsWith(prefix)) {
-        i = key < prefix ? 0 : n - 1;
-      } else {
-        const x = fingerprint(key, p);
-        let lo = lowerBound(fp, x, n);
-        while (lo < n && fp[lo] === x && (keys[lo] as string) <= key) lo++;
-        i = lo === 0 ? 0 : lo - 1;
+    node = descend(node, fp === null ? childIndex(node, key) : childIndexString(node, fp, key));
+  }
+}
+
+const pathNodes: KBranch[] = [];
+const pathSlots: number[] = [];
+
+/**
+ * Replaces the value of an existing string key: the fast path of `set` for updates. Copies
+ * the leaf's values and each branch's children on the path; keys, sizes and search indexes
+ * are shared. Returns `null` when the value is identical and `undefined` when the key is
+ * absent (the caller then inserts).
+ */
+export function updateString(root: KSlot, key: string, val: unknown): KNode | null | undefined {
+  let node: KNode = root instanceof AtomRef ? root.get() : root;
+  let depth = 0;
+  for (;;) {
+    const fp = node.fp === undefined ? keyIndex(node) : node.fp;
+    if (node instanceof KLeaf) {
+      const vals = node.vals;
+      const i = fp === null ? searchKeys(node.keys, key) : leafIndexString(node, fp, key);
+      if (i < 0 || vals === null) return i < 0 ? undefined : null;
+      if (Object.is(vals[i], val)) return null;
+      const nv = vals.slice();
+      nv[i] = val;
+      let cur: KNode = inheritIndex(node, new KLeaf(node.keys, nv));
+      for (let d = depth - 1; d >= 0; d--) {
+        const b = pathNodes[d] as KBranch;
+        const kids = b.kids.slice();
+        kids[pathSlots[d] as number] = cur;
+        cur = inheritIndex(b, new KBranch(b.keys, kids, b.sizes, b.count));
+        pathNodes[d] = undefined as never;
       }
+      return cur;
     }
-    const kids = node.kids;
-    const kid = kids[i] as KSlot;
-    if (kid instanceof AtomRef) node = kid.get();
-    else {
-      if ((kid as unknown as Record<symbol, unknown>)[ATOM_POINTER] !== undefined) childOf(kids, i);
-      node = kid;
-    }
+    const i = fp === null ? childIndex(node, key) : childIndexString(node, fp, key);
+    pathNodes[depth] = node;
+    pathSlots[depth] = i;
+    depth++;
+    node = descend(node, i);
   }
 }
 
