@@ -12,6 +12,7 @@ import {
   Atom,
   type AtomLoader,
   AtomRef,
+  type AtomSlot,
   atomDecoder,
   resolveSlot,
   sameAtom,
@@ -341,7 +342,9 @@ export class ObjectSpace {
         : [
             { sequence: base.record.sequence, timestamp: base.record.timestamp, state: base.record.state },
             ...base.record.history,
-          ].slice(0, this.#historyLimit);
+          ]
+            .slice(0, this.#historyLimit)
+            .map((h) => ({ ...h, state: this.#unpin(h.state) }));
     const record = new CommitRecord(base.record.sequence + 1, now, state, history);
     let pointer: AtomPointer;
     try {
@@ -362,6 +365,15 @@ export class ObjectSpace {
       (error: unknown) => this.#settle(entry, accepted, false, error),
     );
     this.#inflight.push(entry);
+  }
+
+  /** A stored atom as a reference, so that history does not pin old trees in memory. */
+  #unpin<T extends Atom>(slot: AtomSlot<T>): AtomSlot<T> {
+    if (slot instanceof AtomRef) return slot;
+    const pointer = slot[ATOM_POINTER];
+    return pointer !== undefined && slot[ATOM_LOADER] === this.#loader
+      ? new AtomRef<T>(pointer, this.#loader)
+      : slot;
   }
 
   /** Handles a group's barrier result. Backends settle compare-and-sets in call order. */
