@@ -315,39 +315,23 @@ async function idxAndRange(
   print(
     `\n### ${label}\n\nAverage rows per query: ${fmt(matched / nq, 2)}. Plan:\n\n\`\`\`\n${plan}\n\`\`\`\n`,
   );
+  const row = (name: string, x: Stats) => [
+    name,
+    fmt(x.p50),
+    fmt(x.p95),
+    fmt(x.qps, 0),
+    ratio(x.p50, r.indexed.p50),
+    ratio(r.indexed.qps, x.qps),
+  ];
   print(
     table(
-      ['system', 'p50 µs', 'p95 µs', 'qps', 'ours vs it (p50)'],
+      ['system', 'p50 µs', 'p95 µs', 'qps', 'ours vs it (p50)', 'ours vs it (qps)'],
       [
-        ['ProtoBase indexed plan', fmt(r.indexed.p50), fmt(r.indexed.p95), fmt(r.indexed.qps, 0), '1.00×'],
-        [
-          'ProtoBase linear scan',
-          fmt(r.linear.p50),
-          fmt(r.linear.p95),
-          fmt(r.linear.qps, 0),
-          ratio(r.linear.p50, r.indexed.p50),
-        ],
-        [
-          'plain array filter',
-          fmt(r.array.p50),
-          fmt(r.array.p95),
-          fmt(r.array.qps, 0),
-          ratio(r.array.p50, r.indexed.p50),
-        ],
-        [
-          'better-sqlite3 (3 indexes)',
-          fmt(r.sqlite.p50),
-          fmt(r.sqlite.p95),
-          fmt(r.sqlite.qps, 0),
-          ratio(r.sqlite.p50, r.indexed.p50),
-        ],
-        [
-          'lokijs (binary indices)',
-          fmt(r.loki.p50),
-          fmt(r.loki.p95),
-          fmt(r.loki.qps, 0),
-          ratio(r.loki.p50, r.indexed.p50),
-        ],
+        row('ProtoBase indexed plan', r.indexed),
+        row('ProtoBase linear scan', r.linear),
+        row('plain array filter', r.array),
+        row('better-sqlite3 (3 indexes)', r.sqlite),
+        row('lokijs (binary indices)', r.loki),
       ],
     ),
   );
@@ -386,38 +370,22 @@ async function idxPk(n: number, dir: string): Promise<void> {
   print(
     `\n### ${label}\n\nPlan: \`${from(coll).where('id', '=', 'x').explain().text.replaceAll('\n', ' / ')}\`\n`,
   );
+  const row = (name: string, x: Stats) => [
+    name,
+    fmt(x.p50, 2),
+    fmt(x.p95, 2),
+    fmt(x.qps, 0),
+    ratio(x.p50, r.ours.p50),
+    ratio(r.ours.qps, x.qps),
+  ];
   print(
     table(
-      ['system', 'p50 µs', 'p95 µs', 'qps', 'ours vs it (qps)'],
+      ['system', 'p50 µs', 'p95 µs', 'qps', 'ours vs it (p50)', 'ours vs it (qps)'],
       [
-        [
-          'ProtoBase from().where(id =).first()',
-          fmt(r.ours.p50, 2),
-          fmt(r.ours.p95, 2),
-          fmt(r.ours.qps, 0),
-          '1.00×',
-        ],
-        [
-          'native Map.get',
-          fmt(r.map.p50, 2),
-          fmt(r.map.p95, 2),
-          fmt(r.map.qps, 0),
-          ratio(r.ours.qps, r.map.qps),
-        ],
-        [
-          'better-sqlite3 prepared select',
-          fmt(r.sqlite.p50, 2),
-          fmt(r.sqlite.p95, 2),
-          fmt(r.sqlite.qps, 0),
-          ratio(r.ours.qps, r.sqlite.qps),
-        ],
-        [
-          'lokijs by(unique)',
-          fmt(r.loki.p50, 2),
-          fmt(r.loki.p95, 2),
-          fmt(r.loki.qps, 0),
-          ratio(r.ours.qps, r.loki.qps),
-        ],
+        row('ProtoBase from().where(id =).first()', r.ours),
+        row('native Map.get', r.map),
+        row('better-sqlite3 prepared select', r.sqlite),
+        row('lokijs by(unique)', r.loki),
       ],
     ),
   );

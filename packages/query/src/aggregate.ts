@@ -43,20 +43,30 @@ export interface Aggregates<T> {
   max<R>(of: (row: T) => R): Aggregate<T, R | undefined>;
 }
 
+class AggregateBuilder<T> {
+  #make<R>(kind: Aggregate<T, R>['kind'], of: Selector<T> | undefined): Aggregate<T, R> {
+    return { kind, of: of === undefined ? undefined : selectorFn(of), label: `${kind}(${label(of)})` };
+  }
+  count(of?: Selector<T>): Aggregate<T, number> {
+    return this.#make('count', of);
+  }
+  sum(of: Selector<T>): Aggregate<T, number> {
+    return this.#make('sum', of);
+  }
+  avg(of: Selector<T>): Aggregate<T, number | undefined> {
+    return this.#make('avg', of);
+  }
+  min(of: Selector<T>): Aggregate<T, unknown> {
+    return this.#make('min', of);
+  }
+  max(of: Selector<T>): Aggregate<T, unknown> {
+    return this.#make('max', of);
+  }
+}
+
 /** @internal */
 export function aggregates<T>(): Aggregates<T> {
-  const make = <R>(kind: Aggregate<T, R>['kind'], of: Selector<T> | undefined): Aggregate<T, R> => ({
-    kind,
-    of: of === undefined ? undefined : selectorFn(of),
-    label: `${kind}(${label(of)})`,
-  });
-  return {
-    count: (of) => make('count', of),
-    sum: (of) => make('sum', of),
-    avg: (of) => make('avg', of),
-    min: (of: Selector<T>) => make('min', of),
-    max: (of: Selector<T>) => make('max', of),
-  } as Aggregates<T>;
+  return new AggregateBuilder<T>() as Aggregates<T>;
 }
 
 /** @internal Running state of one aggregate in one group. */

@@ -83,13 +83,14 @@ export class IndexData {
   #materialized = 0;
 
   #membership(key: Key): Membership {
-    if (typeof key === 'object' && key !== null)
-      return { value: this.tree.get(key), probes: 0, set: undefined };
+    if (typeof key === 'object' && key !== null) {
+      return { value: this.tree.get(key), probes: 0, set: undefined, filter: undefined };
+    }
     const memo = (this.#members ??= new Map());
     let m = memo.get(key);
     if (m === undefined) {
       if (memo.size >= 4096) memo.clear();
-      m = { value: this.tree.get(key), probes: 0, set: undefined };
+      m = { value: this.tree.get(key), probes: 0, set: undefined, filter: undefined };
       memo.set(key, m);
     }
     return m;
@@ -104,9 +105,9 @@ export class IndexData {
   /**
    * A test "is `pk` one of the records under `key`", to filter a stream of primary keys by an
    * equality term without fetching records. Once a key's set has been probed by two queries
-   * (and is not huge), its primitive primary keys are copied into a JS \`Set\` kept with this
+   * (and is not huge), its primitive primary keys are copied into a JS `Set` kept with this
    * (immutable) index version, so later tests cost one hash lookup; at most
-   * \`MATERIALIZE_BUDGET\` keys are copied per version.
+   * `MATERIALIZE_BUDGET` keys are copied per version.
    */
   member(key: Key): (pk: unknown) => boolean {
     const m = this.#membership(key);
@@ -123,21 +124,28 @@ export class IndexData {
         const keys = new Set<unknown>();
         const c = cursorOf(v);
         let primitive = true;
+        let strings = true;
         while (c.next()) {
           const k = c.key;
           if (typeof k === 'object' && k !== null) {
             primitive = false;
             break;
           }
+          if (typeof k !== 'string') strings = false;
           keys.add(k);
         }
         if (primitive) {
           m.set = keys;
+          if (strings) m.filter = stringFilter(keys as Set<string>, keys.size);
           this.#materialized += size;
         }
       }
     }
     const set = m.set;
+    const filter = m.filter;
+    if (set !== undefined && filter !== undefined) {
+      return (pk) => (typeof pk === 'string' ? mayContain(filter, pk) && set.has(pk) : false);
+    }
     if (set !== undefined) return (pk) => set.has(pk);
     return (pk) => v.has(pk as Key);
   }
@@ -484,4 +492,45 @@ interface Membership {
   readonly value: unknown;
   probes: number;
   set: Set<unknown> | undefined;
+  /** For string primary keys: an open-addressing table of their hashes (see `stringFilter`). */
+  filter: Int32Array | undefined;
+}
+
+/** FNV-1a over UTF-16 code units, never 0 (0 marks an empty slot). */
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 1;
+}
+
+/**
+ * A compact filter over string keys: their hashes in an open-addressing table twice as large.
+ * Most probes of a non-member touch only this small array (and the probe string), not the hash
+ * table and key strings of a large `Set`, which matters when many sets are probed in turn.
+ */
+function stringFilter(keys: Iterable<string>, size: number): Int32Array {
+  const table = new Int32Array(1 << Math.ceil(Math.log2(size * 2 + 2)));
+  const mask = table.length - 1;
+  for (const k of keys) {
+    const h = hashString(k);
+    let i = h & mask;
+    while (table[i] !== 0) i = (i + 1) & mask;
+    table[i] = h;
+  }
+  return table;
+}
+
+function mayContain(table: Int32Array, s: string): boolean {
+  const h = hashString(s);
+  const mask = table.length - 1;
+  let i = h & mask;
+  for (;;) {
+    const v = table[i];
+    if (v === 0) return false;
+    if (v === h) return true;
+    i = (i + 1) & mask;
+  }
 }

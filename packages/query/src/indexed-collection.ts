@@ -20,29 +20,16 @@ import {
   type ReadScope,
   registerAtomType,
   resolveSlot,
-  sameAtom,
   valuesEqual,
 } from '@proto/atom';
 import { Dictionary, type Key } from '@proto/collections';
 import { CollectionState } from './collection-state.js';
-import { invalidArgument, isUniqueViolation, QueryError, queryError } from './errors.js';
+import { invalidArgument, QueryError, queryError } from './errors.js';
 import type { KeyFunctionField } from './expr.js';
 import { defineIndex, IndexData, type IndexDefinition, type IndexTarget } from './index-data.js';
 import { cursorOf } from './internal/dict.js';
 import type { PathOf } from './path.js';
-
-const OP_SET = 0;
-const OP_DELETE = 1;
-const OP_CREATE_INDEX = 2;
-const OP_DROP_INDEX = 3;
-
-/** @internal A recorded update; `prev` links to the one before. */
-export interface Op {
-  readonly prev: Op | undefined;
-  readonly kind: number;
-  readonly a: unknown;
-  readonly b: unknown;
-}
+import { OP_CREATE_INDEX, OP_DELETE, OP_DROP_INDEX, OP_SET, type Op, Track } from './tracking.js';
 
 /** How an index is declared: a path, or `{ path | key, unique }`. */
 export type IndexSpec<V> =
@@ -77,86 +64,6 @@ export interface CollectionOptions<V> {
   readonly key?: PathOf<V>;
   /** Indexes to create: name → spec. */
   readonly indexes?: Readonly<Record<string, IndexSpec<V>>>;
-}
-
-function applyOp(state: CollectionState, op: Op): CollectionState {
-  switch (op.kind) {
-    case OP_SET:
-      return state.set(op.a as Key, op.b);
-    case OP_DELETE:
-      return state.delete(op.a as Key);
-    case OP_CREATE_INDEX:
-      return state.createIndex(op.a as IndexDefinition);
-    default:
-      return state.dropIndex(op.a as string);
-  }
-}
-
-/** @internal Tracking of one bound view and the values derived from it. */
-class Track {
-  view: IndexedCollection<unknown, Key> | undefined;
-  #memoNewer: CollectionState | undefined;
-  readonly #memo = new Map<Op, CollectionState>();
-
-  constructor(
-    readonly scope: ReadScope,
-    /** The committed collection the view was bound from. */
-    readonly origin: IndexedCollection<unknown, Key>,
-  ) {}
-
-  /** Records that `check(state)` must still hold of the newer version (after the same ops). */
-  record(ops: Op | undefined, check: (state: CollectionState) => boolean): void {
-    const origin = this.origin;
-    this.scope.recordRead((newer) => {
-      if (!(newer instanceof IndexedCollection)) return false;
-      if (newer === origin || sameAtom(newer, origin)) return true;
-      const target = newer._state();
-      if (target.sameAs(origin._state())) return true;
-      return check(this.resolve(ops, target));
-    });
-  }
-
-  /** The state after `ops`, replayed on `newer`; memoized per newer version. */
-  resolve(ops: Op | undefined, newer: CollectionState): CollectionState {
-    if (this.#memoNewer !== newer) {
-      this.#memo.clear();
-      this.#memoNewer = newer;
-    }
-    if (ops === undefined) return newer;
-    const hit = this.#memo.get(ops);
-    if (hit !== undefined) return hit;
-    const chain: Op[] = [];
-    let state = newer;
-    for (let n: Op | undefined = ops; n !== undefined; n = n.prev) {
-      const m = this.#memo.get(n);
-      if (m !== undefined) {
-        state = m;
-        break;
-      }
-      chain.push(n);
-    }
-    for (let i = chain.length - 1; i >= 0; i--) state = applyOp(state, chain[i] as Op);
-    this.#memo.set(ops, state);
-    return state;
-  }
-
-  replay(ops: Op | undefined, newer: unknown): IndexedCollection<unknown, Key> {
-    const base =
-      newer instanceof IndexedCollection ? newer._state() : this.origin._state().emptied(Dictionary.empty());
-    try {
-      return IndexedCollection._of(this.resolve(ops, base));
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        throw new QueryError({
-          layer: 'query',
-          reason: 'conflict',
-          message: `a concurrent commit took a unique key this transaction also wrote (${error.message}); run the transaction again`,
-          cause: error,
-        });
-      }
-      throw error;
-    }
-  }
 }
 
 const ABSENT = Symbol('absent');
@@ -423,8 +330,13 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
     const origin = (this.#origin ?? this) as IndexedCollection<unknown, Key>;
     const view = new IndexedCollection<V, K>(this._state());
     view.#origin = origin;
-    const track = new Track(scope, origin);
-    track.view = view as IndexedCollection<unknown, Key>;
+    const track = new Track(
+      scope,
+      origin,
+      (newer) => (newer instanceof IndexedCollection ? newer : undefined),
+      (state) => IndexedCollection._of(state),
+    );
+    track.view = view;
     view.#track = track;
     return view as this;
   }

@@ -20,12 +20,10 @@ import {
   type Selector,
   selectorFn,
 } from './aggregate.js';
-import { compile, guessSelectivity, normalize } from './compile.js';
 import { invalidArgument } from './errors.js';
 import { type ExplainOptions, type Explanation, explanation } from './explain.js';
 import {
   compare,
-  describeExpr,
   type ElementOf,
   type Expr,
   type ExprNode,
@@ -37,24 +35,11 @@ import {
 } from './expr.js';
 import { IndexedCollection } from './indexed-collection.js';
 import { getterOf, type PathOf, type PathValue, parsePath } from './path.js';
-import { CollectionRef, IndexKeys, Observe } from './plan/access.js';
+import { buildPlan, QUERY_PLAN, type Step } from './plan/build.js';
+import type { NamedAggregate } from './plan/group.js';
+import type { JoinKind } from './plan/join.js';
 import { ExecContext, type PlanNode } from './plan/node.js';
-import { planCollection, planCollectionCount } from './plan/planner.js';
-import {
-  Count,
-  Distinct,
-  Filter,
-  Flatten,
-  GroupBy,
-  HashJoin,
-  type JoinKind,
-  Limit,
-  type NamedAggregate,
-  Project,
-  Sort,
-  type SortKey,
-} from './plan/relational.js';
-import { ArrayScan, DictionaryScan, IterableScan } from './plan/scans.js';
+import type { SortKey } from './plan/sort.js';
 
 /** Anything a query can read. */
 export type SourceLike =
@@ -90,35 +75,6 @@ export interface Joined<L, R> {
   readonly right: R;
 }
 
-type Step =
-  | { readonly kind: 'where'; readonly expr: ExprNode }
-  | { readonly kind: 'orderBy'; readonly key: SortKey }
-  | { readonly kind: 'offset'; readonly n: number }
-  | { readonly kind: 'limit'; readonly n: number }
-  | {
-      readonly kind: 'select';
-      readonly fn: (row: unknown) => unknown;
-      readonly text: string;
-      readonly path?: string;
-    }
-  | { readonly kind: 'distinct'; readonly by: ((row: unknown) => unknown) | undefined; readonly text: string }
-  | {
-      readonly kind: 'groupBy';
-      readonly by: (row: unknown) => unknown;
-      readonly text: string;
-      readonly aggs: readonly NamedAggregate[] | undefined;
-    }
-  | {
-      readonly kind: 'join';
-      readonly right: SourceLike;
-      readonly leftKey: (row: unknown) => unknown;
-      readonly rightKey: (row: unknown) => unknown;
-      readonly join: JoinKind;
-      readonly select: (l: unknown, r: unknown) => unknown;
-      readonly text: string;
-    }
-  | { readonly kind: 'flatten'; readonly of: (row: unknown) => unknown; readonly text: string };
-
 function selectorText(s: unknown): string {
   return typeof s === 'string' ? s : 'fn';
 }
@@ -126,26 +82,6 @@ function selectorText(s: unknown): string {
 function checkCount(n: number, what: string): void {
   if (!Number.isInteger(n) || n < 0)
     invalidArgument(`${what} takes a non-negative integer, got ${String(n)}`);
-}
-
-/**
- * Moves `offset`/`limit` before the projections that precede them (a projection maps rows one
- * to one, so the result is the same), so that a limit reaches the access plan: an ordered index
- * walk then knows how far it will be read.
- */
-function pushLimitsDown(steps: readonly Step[]): readonly Step[] {
-  let out: Step[] | undefined;
-  for (let i = 1; i < steps.length; i++) {
-    const s = (out ?? steps)[i] as Step;
-    if (s.kind !== 'limit' && s.kind !== 'offset') continue;
-    let j = i;
-    while (j > 0 && ((out ?? steps)[j - 1] as Step).kind === 'select') {
-      out ??= [...steps];
-      [out[j - 1], out[j]] = [out[j] as Step, out[j - 1] as Step];
-      j--;
-    }
-  }
-  return out ?? steps;
 }
 
 /** A lazy, immutable query producing rows of type `T`. Start one with `from(...)`. */
@@ -365,168 +301,12 @@ export class Query<T> implements Iterable<T>, AsyncIterable<T> {
 
   /** The physical plan this query runs (see `explain()` for a readable form). */
   plan(): PlanNode {
-    return this.#build(false, false);
+    return buildPlan(this.source, this.label, this.steps, false, false);
   }
 
-  #sourcePlan(
-    pred: ExprNode | undefined,
-    order: SortKey[],
-    offset: number,
-    limit: number | undefined,
-    counting: boolean,
-    fresh: boolean,
-  ): PlanNode {
-    const source = this.source;
-    if (source instanceof IndexedCollection) {
-      const coll = source as unknown as IndexedCollection<unknown, Key>;
-      const ref = new CollectionRef(coll, coll._state(), this.label);
-      const node = counting
-        ? planCollectionCount(ref, pred, fresh)
-        : planCollection(ref, { pred, order: order.length > 0 ? order : undefined, offset, limit, fresh });
-      return coll._tracked ? new Observe(ref, node) : node;
-    }
-    let node: PlanNode;
-    if (source instanceof Query) node = (source as Query<unknown>).plan();
-    else if (source instanceof Dictionary) node = new DictionaryScan(source, this.label);
-    else if (Array.isArray(source)) node = new ArrayScan(source, this.label);
-    else node = new IterableScan(source as Iterable<unknown>, this.label);
-    if (pred !== undefined) {
-      const e = normalize(pred);
-      node = new Filter(node, compile(e), () => describeExpr(e), guessSelectivity(e));
-    }
-    if (order.length > 0) {
-      const bound = limit === undefined ? undefined : offset + limit;
-      node = new Sort(node, order, bound, node.keyOrdered());
-    }
-    if (offset > 0 || limit !== undefined) node = new Limit(node, offset, limit);
-    if (counting) node = new Count(node);
-    return node;
-  }
-
-  #build(counting: boolean, fresh: boolean): PlanNode {
-    const steps = pushLimitsDown(this.steps);
-    let i = 0;
-    const preds: ExprNode[] = [];
-    while (i < steps.length && (steps[i] as Step).kind === 'where')
-      preds.push((steps[i++] as { expr: ExprNode }).expr);
-    const order: SortKey[] = [];
-    while (i < steps.length && (steps[i] as Step).kind === 'orderBy')
-      order.push((steps[i++] as { key: SortKey }).key);
-    let offset = 0;
-    let limit: number | undefined;
-    while (i < steps.length) {
-      const s = steps[i] as Step;
-      if (s.kind === 'offset') {
-        offset += s.n;
-        if (limit !== undefined) limit = Math.max(0, limit - s.n);
-      } else if (s.kind === 'limit') {
-        limit = limit === undefined ? s.n : Math.min(limit, s.n);
-      } else break;
-      i++;
-    }
-    const pred: ExprNode | undefined =
-      preds.length === 0 ? undefined : preds.length === 1 ? preds[0] : { op: 'and', args: preds };
-    // select(path).distinct() straight over a collection: the keys of a complete index on that path.
-    if (
-      !counting &&
-      i === 0 &&
-      this.source instanceof IndexedCollection &&
-      steps[0]?.kind === 'select' &&
-      steps[0].path !== undefined &&
-      steps[1]?.kind === 'distinct' &&
-      steps[1].by === undefined
-    ) {
-      const coll = this.source as unknown as IndexedCollection<unknown, Key>;
-      const ref = new CollectionRef(coll, coll._state(), this.label);
-      const path = steps[0].path;
-      const ix = ref.state.indexes.find(
-        (x) => x.accessor.id === path && !x.multi && x.covered === ref.state.size,
-      );
-      if (ix !== undefined) {
-        const keys = new IndexKeys(ref, ix.name, ix.keyCount);
-        return this.#rest(coll._tracked ? new Observe(ref, keys) : keys, 2, counting);
-      }
-    }
-    const onlyFilters = i === steps.length && order.length === 0 && offset === 0 && limit === undefined;
-    const node = this.#sourcePlan(pred, order, offset, limit, counting && onlyFilters, fresh);
-    if (counting && onlyFilters) return node;
-    return this.#rest(node, i, counting);
-  }
-
-  #rest(node: PlanNode, from: number, counting: boolean): PlanNode {
-    const steps = pushLimitsDown(this.steps);
-    let i = from;
-    while (i < steps.length) {
-      const s = steps[i] as Step;
-      switch (s.kind) {
-        case 'where': {
-          const e = normalize(s.expr);
-          node = new Filter(node, compile(e), () => describeExpr(e), guessSelectivity(e));
-          i++;
-          break;
-        }
-        case 'orderBy': {
-          const keys: SortKey[] = [];
-          while (i < steps.length && (steps[i] as Step).kind === 'orderBy')
-            keys.push((steps[i++] as { key: SortKey }).key);
-          let offset = 0;
-          let limit: number | undefined;
-          while (i < steps.length) {
-            const t = steps[i] as Step;
-            if (t.kind === 'offset') {
-              offset += t.n;
-              if (limit !== undefined) limit = Math.max(0, limit - t.n);
-            } else if (t.kind === 'limit') limit = limit === undefined ? t.n : Math.min(limit, t.n);
-            else break;
-            i++;
-          }
-          node = new Sort(node, keys, limit === undefined ? undefined : offset + limit, node.keyOrdered());
-          if (offset > 0 || limit !== undefined) node = new Limit(node, offset, limit);
-          break;
-        }
-        case 'offset':
-        case 'limit': {
-          let offset = 0;
-          let limit: number | undefined;
-          while (i < steps.length) {
-            const t = steps[i] as Step;
-            if (t.kind === 'offset') {
-              offset += t.n;
-              if (limit !== undefined) limit = Math.max(0, limit - t.n);
-            } else if (t.kind === 'limit') limit = limit === undefined ? t.n : Math.min(limit, t.n);
-            else break;
-            i++;
-          }
-          node = new Limit(node, offset, limit);
-          break;
-        }
-        case 'select':
-          node = new Project(node, s.fn, s.text);
-          i++;
-          break;
-        case 'distinct':
-          node = new Distinct(node, s.by, s.text);
-          i++;
-          break;
-        case 'groupBy':
-          node = new GroupBy(node, s.by, s.text, s.aggs);
-          i++;
-          break;
-        case 'join': {
-          const right = (
-            s.right instanceof Query ? (s.right as Query<unknown>) : new Query<unknown>(s.right, 'right', [])
-          ).plan();
-          node = new HashJoin(node, right, s.leftKey, s.rightKey, s.join, s.select, s.text);
-          i++;
-          break;
-        }
-        case 'flatten':
-          node = new Flatten(node, s.of, s.text);
-          i++;
-          break;
-      }
-    }
-    return counting ? new Count(node) : node;
+  /** @internal The plan, as a source of another query. */
+  [QUERY_PLAN](fresh: boolean): PlanNode {
+    return buildPlan(this.source, this.label, this.steps, false, fresh);
   }
 
   // --- execution --------------------------------------------------------------------
@@ -559,7 +339,7 @@ export class Query<T> implements Iterable<T>, AsyncIterable<T> {
 
   /** The number of rows; answered from an index when one covers the whole predicate. */
   count(): number {
-    const c = this.#build(true, false).run(new ExecContext());
+    const c = buildPlan(this.source, this.label, this.steps, true, false).run(new ExecContext());
     return c.next() ? (c.value as number) : 0;
   }
 
@@ -585,7 +365,7 @@ export class Query<T> implements Iterable<T>, AsyncIterable<T> {
    */
   explain(options: ExplainOptions = {}): Explanation {
     // explain() plans afresh (no plan cache), so its estimates are those of these constants.
-    const plan = this.#build(options.count === true, true);
+    const plan = buildPlan(this.source, this.label, this.steps, options.count === true, true);
     if (options.analyze !== true) return explanation(plan.info());
     const ctx = new ExecContext(true);
     const c = plan.run(ctx);

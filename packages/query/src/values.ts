@@ -166,9 +166,10 @@ export function canonical(value: unknown): string {
 }
 
 /**
- * A `Map` key for `value`: primitives as themselves (a `Map` already compares them as the key
- * order does: `-0` is `0`, NaN is NaN, `2` is not `2n`), composite values as a tagged canonical
- * string kept apart from real strings by `HashMapOf`.
+ * A map keyed by value: primitives are keys of one `Map` as themselves (a `Map` already
+ * compares them as the key order does: `-0` is `0`, NaN is NaN, `2` is not `2n`), composite
+ * values (Dates, arrays, plain objects, atoms) are keys of a second `Map` by their canonical
+ * string, so they never collide with real strings.
  */
 export class ValueMap<V> {
   readonly #prim = new Map<unknown, V>();

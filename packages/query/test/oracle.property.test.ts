@@ -304,7 +304,14 @@ describe('query: optimizer against a naive evaluator (oracle)', () => {
             op: 'and',
             args: [
               { op: 'eq', path: 'b', x: k.b[i] },
-              { op: 'between', path: 'c', lo: k.lo[i], hi: (k.lo[i] as number) + (k.width[i] as number), li: true, hi2: false },
+              {
+                op: 'between',
+                path: 'c',
+                lo: k.lo[i],
+                hi: (k.lo[i] as number) + (k.width[i] as number),
+                li: true,
+                hi2: false,
+              },
               { op: 'ne', path: 'a', x: k.a[i] },
             ],
           };

@@ -1,6 +1,17 @@
 import { Dictionary, List } from '@proto/collections';
 import { describe, expect, it } from 'vitest';
-import { and, field, fields, from, IndexedCollection, not, or, predicate, QueryError } from '../src/index.js';
+import {
+  and,
+  type Expr,
+  field,
+  fields,
+  from,
+  IndexedCollection,
+  not,
+  or,
+  predicate,
+  QueryError,
+} from '../src/index.js';
 import { openSpace } from './helpers.js';
 
 interface User {
@@ -193,6 +204,10 @@ describe('query: fluent API', () => {
   it('reads dictionaries, iterables and subqueries as sources', () => {
     const dict = Dictionary.from<number, User>(users.map((u) => [u.id, u]));
     expect(from(dict).where('country', '=', 'FR').count()).toBe(10);
+    const list = List.from(users);
+    expect(from(list).where('country', '=', 'FR').orderBy('age', 'desc').select('id').toArray()).toEqual(
+      from(users).where('country', '=', 'FR').orderBy('age', 'desc').select('id').toArray(),
+    );
     function* gen() {
       yield* users;
     }
@@ -288,9 +303,9 @@ describe('query: expression semantics', () => {
     { id: 8, v: new Date(5) },
     { id: 9, v: { a: 1 } },
   ];
-  const ids = (e: Parameters<ReturnType<typeof from<typeof rows>>['where']>[0]) =>
+  const ids = (e: Expr<(typeof rows)[number]>) =>
     from(rows)
-      .where(e as never)
+      .where(e)
       .toArray()
       .map((r) => r.id);
 

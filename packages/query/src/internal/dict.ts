@@ -6,7 +6,7 @@
  * by users are read through their public API.
  */
 import { AtomRef } from '@proto/atom';
-import { compareKeys, type Dictionary, type Key } from '@proto/collections';
+import { compareKeys, Dictionary, type Key } from '@proto/collections';
 
 /** A key range; absent bounds are open. */
 export interface KeyRange {
@@ -60,6 +60,39 @@ class IteratorCursor implements EntryCursor {
 
 let rawWorks: boolean | undefined;
 
+/**
+ * Checks once that the raw scan honours the range and direction as this module drives it (it is
+ * not public API: if it changed shape, the public iterator is used instead).
+ */
+function rawScanWorks(): boolean {
+  try {
+    const probe = Dictionary.from([
+      [1, 10],
+      [2, 20],
+      [3, 30],
+      [4, 40],
+    ]);
+    const scan = (probe as unknown as Scannable)._scan;
+    if (typeof scan !== 'function') return false;
+    const seen: unknown[] = [];
+    const forward = scan.call(probe, {
+      below: (k: unknown) => (k as number) < 2,
+      above: (k: unknown) => (k as number) > 3,
+      reverse: false,
+    });
+    while (forward.next()) seen.push(forward.key, forward.value);
+    const backward = scan.call(probe, {
+      below: (k: unknown) => (k as number) < 2,
+      above: undefined,
+      reverse: true,
+    });
+    while (backward.next()) seen.push(backward.key);
+    return seen.join(',') === '2,20,3,30,4,3,2';
+  } catch {
+    return false;
+  }
+}
+
 function below(range: KeyRange): ((k: unknown) => boolean) | undefined {
   const from = range.from;
   if (from === undefined) return undefined;
@@ -76,15 +109,14 @@ function above(range: KeyRange): ((k: unknown) => boolean) | undefined {
 
 /** Entries of `dict` within `range` (all when undefined), in key order or reversed. */
 export function cursorOf(dict: Dictionary, range?: KeyRange, reverse = false): EntryCursor {
-  const scan = (dict as unknown as Scannable)._scan;
-  if (rawWorks !== false && typeof scan === 'function') {
-    const raw = scan.call(dict, {
+  rawWorks ??= rawScanWorks();
+  if (rawWorks) {
+    const raw = (dict as unknown as Required<Scannable>)._scan({
       below: range === undefined ? undefined : below(range),
       above: range === undefined ? undefined : above(range),
       reverse,
     });
-    if (rawWorks === undefined) rawWorks = typeof raw?.next === 'function';
-    if (rawWorks) return new RawCursor(raw);
+    return new RawCursor(raw);
   }
   const options: Record<string, unknown> = { reverse };
   if (range?.from !== undefined) {
