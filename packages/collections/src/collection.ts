@@ -17,6 +17,7 @@ import {
   sameAtom,
   valuesEqual,
 } from '@proto/atom';
+import { invalidArgument } from './errors.js';
 import { ABSENT } from './internal/keyed-tree.js';
 import { copyStamp, resolveValue, settleSlot } from './internal/slots.js';
 import { ChildScope, type OpNode, type ParentLink, type TrackedValue, Tracker } from './internal/tracking.js';
@@ -57,6 +58,14 @@ type AnyCtor = abstract new (...args: never[]) => TrackedCollection;
 function childAt(state: TrackedValue, key: unknown): unknown {
   const raw = (state as TrackedCollection)._rawGet(key);
   return raw === ABSENT ? undefined : resolveValue(raw);
+}
+
+/** The number an `increment(delta)` stores over the raw value `raw` (absent counts as 0). */
+export function incrementedValue(raw: unknown, delta: number): number {
+  const current = raw === ABSENT || raw === undefined ? 0 : raw;
+  if (typeof current !== 'number')
+    invalidArgument(`increment on a key whose value is not a number (${typeof current})`);
+  return current + delta;
 }
 
 /** True when two slots hold the same stored content. */

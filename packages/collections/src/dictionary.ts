@@ -4,6 +4,7 @@
 import { Atom, AtomRef, registerAtomType } from '@proto/atom';
 import {
   detach,
+  incrementedValue,
   OP_CHILD,
   type RawScan,
   READ_AT,
@@ -273,11 +274,7 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
   }
   /** @internal */
   _coreIncrement(key: unknown, delta: number): Dictionary<K, V> {
-    const raw = lookup(this._slot() as KSlot | undefined, key);
-    const current = raw === ABSENT || raw === undefined ? 0 : raw;
-    if (typeof current !== 'number')
-      invalidArgument(`increment on a key whose value is not a number (${typeof current})`);
-    return this._coreSet(key, current + delta);
+    return this._coreSet(key, incrementedValue(lookup(this._slot() as KSlot | undefined, key), delta));
   }
   /** @internal */
   override _setChild(key: unknown, value: unknown): TrackedCollection {

@@ -4,7 +4,15 @@
  * keys with the same hash share a collision bucket.
  */
 import { type Atom, AtomRef, registerAtomType, valuesEqual } from '@proto/atom';
-import { detach, OP_CHILD, type RawScan, READ_GET, READ_HAS, TrackedCollection } from './collection.js';
+import {
+  detach,
+  incrementedValue,
+  OP_CHILD,
+  type RawScan,
+  READ_GET,
+  READ_HAS,
+  TrackedCollection,
+} from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import { hashValue } from './internal/hash.js';
@@ -189,11 +197,7 @@ export class HashDictionary<K = unknown, V = unknown> extends TrackedCollection 
   }
   /** @internal */
   _coreIncrement(key: unknown, delta: number): HashDictionary<K, V> {
-    const raw = this._rawGet(key);
-    const current = raw === ABSENT || raw === undefined ? 0 : raw;
-    if (typeof current !== 'number')
-      invalidArgument(`increment on a key whose value is not a number (${typeof current})`);
-    return this._coreSet(key, current + delta);
+    return this._coreSet(key, incrementedValue(this._rawGet(key), delta));
   }
   /** @internal */
   override _setChild(key: unknown, value: unknown): TrackedCollection {

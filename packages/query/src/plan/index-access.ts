@@ -216,6 +216,11 @@ class SetFilterCursor implements Cursor {
   }
 }
 
+/** A set of primary keys: a plain `Set` is exact for primitive keys, `ValueSet` otherwise. */
+function keySet(primitive: boolean): Set<unknown> | ValueSet {
+  return primitive ? new Set<unknown>() : new ValueSet();
+}
+
 /**
  * AND-merge of primary-key streams: the smallest child (first) is collected into a set, each
  * further child narrows it, and the last child is streamed against it (so its order is kept).
@@ -241,11 +246,11 @@ export class Intersect extends PlanNode {
   }
   open(ctx: ExecContext): Cursor {
     const primitive = this.primitiveKeys;
-    let set: Set<unknown> | ValueSet = primitive ? new Set<unknown>() : new ValueSet();
+    let set = keySet(primitive);
     collectKeys((this.parts[0] as PlanNode).run(ctx), set);
     for (let i = 1; i < this.parts.length - 1; i++) {
       if (set.size === 0) return EMPTY_CURSOR;
-      const next = primitive ? new Set<unknown>() : new ValueSet();
+      const next = keySet(primitive);
       collectKeys((this.parts[i] as PlanNode).run(ctx), next, set);
       set = next;
     }
@@ -305,7 +310,7 @@ export class Union extends PlanNode {
     return 'distinct keys';
   }
   open(ctx: ExecContext): Cursor {
-    return new UnionCursor(this.parts, ctx, this.primitiveKeys ? new Set() : new ValueSet());
+    return new UnionCursor(this.parts, ctx, keySet(this.primitiveKeys));
   }
 }
 
