@@ -79,7 +79,7 @@ export async function openStore(
   const lock = readOnly ? undefined : await acquireLock(files, dir, key);
   let segments: SegmentSet | undefined;
   try {
-    const names = listDirectory(files, dir);
+    let names = listDirectory(files, dir);
     const leftovers = names.flatMap((name) => {
       const id = parseSegmentFileName(name);
       return id === undefined ? [] : [id];
@@ -95,7 +95,10 @@ export async function openStore(
         );
       }
       manifest = { salt: randomBytes(4).readUInt32LE(0), segments: [] };
+      // Writing the manifest goes through the temp file and renames it away: a temp file left by
+      // an interrupted creation is gone now and must not be removed again.
       await writeManifest(files, dir, manifest);
+      names = names.filter((name) => name !== MANIFEST_TEMP_FILE);
     }
     if (!readOnly) await removeLeftovers(files, dir, names, new Set(manifest.segments));
     segments = new SegmentSet(

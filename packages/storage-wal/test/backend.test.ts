@@ -167,6 +167,21 @@ describe('storage-wal: backend', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('opens a database whose creation was killed after the manifest temp file was written', async () => {
+    const dir = tempDir();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'MANIFEST.tmp'), 'torn manifest');
+    const backend = await openWalBackend({ path: dir });
+    await commitAtom(backend, bytesOf('after'));
+    await backend.close();
+    expect(readdirSync(dir)).not.toContain('MANIFEST.tmp');
+    const reopened = await openWalBackend({ path: dir });
+    const root = await reopened.readRoot();
+    expect(root).not.toBeNull();
+    expect(textOf(await reopened.readAtom(root as string))).toBe('after');
+    await reopened.close();
+  });
+
   it('refuses to guess when the manifest is gone but segment files remain', async () => {
     const dir = tempDir();
     const backend = await openWalBackend({ path: dir });
