@@ -5,6 +5,8 @@
  * pointers to other atoms through a reference hook; storage backends list and rewrite those
  * pointers with `atomReferences` and `rewriteReferences` without decoding.
  */
+
+export { LazyValue } from './codec/lazy.js';
 export { atomReferences, rewriteReferences } from './codec/references.js';
 export type { DecodeOptions, EncodeOptions, PlainValue } from './codec/types.js';
 export { decodeAtom, decodeValue, encodeAtom, encodeValue } from './codec/value.js';

@@ -15,6 +15,7 @@ export {
   resolveSlot,
   sameAtom,
 } from './atom.js';
+export { LazyValue } from './codec/lazy.js';
 export { type BeginOptions, Database, type TransactOptions } from './database.js';
 export {
   CodecError,

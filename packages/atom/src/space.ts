@@ -18,7 +18,7 @@ import {
   sameAtom,
 } from './atom.js';
 import { BoundedCache } from './cache.js';
-import { decodeAtom, encodeAtom } from './codec.js';
+import { decodeAtom, encodeAtom, LazyValue } from './codec.js';
 import { Database } from './database.js';
 import { hasReason, isProtoError, StorageError, TransactionError } from './errors.js';
 import { CommitRecord, DatabaseState, RootCell, SpaceState } from './state.js';
@@ -450,7 +450,8 @@ export class ObjectSpace {
       const payload = atom.toPayload();
       payloads.set(atom, payload);
       let height = 0;
-      const children = atom.childAtoms !== undefined ? atom.childAtoms() : collectAtoms(payload);
+      const children =
+        atom.childAtoms !== undefined ? atom.childAtoms() : collectAtoms(payload, this.#loader);
       for (const child of children) {
         if (child instanceof AtomRef) {
           if (child.loader.spaceId !== spaceId) throw foreign();
@@ -473,7 +474,8 @@ export class ObjectSpace {
     };
     for (const level of levels) {
       if (level === undefined) continue;
-      const encoded = level.map((atom) => encodeAtom(atom.atomType, payloads.get(atom), { reference }));
+      const options = { reference, origin: this.#loader };
+      const encoded = level.map((atom) => encodeAtom(atom.atomType, payloads.get(atom), options));
       const pointers = await this.#backend.writeAtoms(encoded);
       for (let i = 0; i < level.length; i++) {
         const atom = level[i] as Atom;
@@ -509,7 +511,10 @@ export class ObjectSpace {
   #decode(pointer: AtomPointer, bytes: Uint8Array): Atom {
     let decoded: { typeName: string; payload: unknown };
     try {
-      decoded = decodeAtom(bytes, { reference: (p) => new AtomRef(p, this.#loader) });
+      decoded = decodeAtom(bytes, {
+        reference: (p) => new AtomRef(p, this.#loader),
+        origin: this.#loader,
+      });
     } catch (error) {
       if (isProtoError(error)) {
         throw new StorageError({
@@ -579,14 +584,20 @@ export class ObjectSpace {
 }
 
 /** Finds the atoms and references inside a payload value. */
-function collectAtoms(payload: unknown): (Atom | AtomRef)[] {
+/**
+ * The atoms and references a payload holds. A `LazyValue` stored in `origin` is skipped: its
+ * bytes are copied as they are and refer only to atoms already stored there.
+ */
+function collectAtoms(payload: unknown, origin: AtomLoader): (Atom | AtomRef)[] {
   const found: (Atom | AtomRef)[] = [];
   const stack: unknown[] = [payload];
   while (stack.length > 0) {
     const value = stack.pop();
     if (typeof value !== 'object' || value === null) continue;
     if (value instanceof Atom || value instanceof AtomRef) found.push(value);
-    else if (Array.isArray(value)) for (const item of value) stack.push(item);
+    else if (value instanceof LazyValue) {
+      if (value.encodedFor(origin) === undefined) stack.push(value.get());
+    } else if (Array.isArray(value)) for (const item of value) stack.push(item);
     else if (!(value instanceof Date) && !(value instanceof Uint8Array))
       for (const item of Object.values(value)) stack.push(item);
   }

@@ -7,6 +7,7 @@ import {
   decodeValue,
   encodeAtom,
   encodeValue,
+  LazyValue,
   rewriteReferences,
 } from '../src/codec.js';
 import { isProtoError } from '../src/errors.js';
@@ -279,6 +280,87 @@ describe('atom: codec', () => {
         expect(outcome(() => atomReferences(bytes))).toBe(decoded);
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('atom: codec segments', () => {
+  const items = fc.array(fc.tuple(withRefs, fc.boolean()), { maxLength: 8 });
+
+  it('decodes segments in place, or lazily with an origin, and copies their bytes back unchanged', () => {
+    fc.assert(
+      fc.property(items, (entries) => {
+        const plain = entries.map(([v]) => v);
+        const bytes = encodeAtom(
+          'leaf',
+          entries.map(([v, wrap]) => (wrap ? LazyValue.of(v) : v)),
+          refs,
+        );
+        const eager = difference(decodeAtom(bytes, toRef).payload, plain);
+        if (eager !== null) throw new Error(eager);
+
+        const origin = {};
+        const lazy = decodeAtom(bytes, { ...toRef, origin }).payload as unknown[];
+        // Same origin: the stored bytes are copied, nothing is decoded.
+        expect(sameBytes(encodeAtom('leaf', lazy, { ...refs, origin }), bytes)).toBe(true);
+        // Another origin: each value is decoded and encoded again, to the same bytes.
+        const elsewhere = decodeAtom(bytes, { ...toRef, origin }).payload as unknown[];
+        expect(sameBytes(encodeAtom('leaf', elsewhere, { ...refs, origin: {} }), bytes)).toBe(true);
+        for (const [i, [v, wrap]] of entries.entries()) {
+          const item = lazy[i];
+          expect(item instanceof LazyValue).toBe(wrap);
+          const found = difference(item instanceof LazyValue ? item.get() : item, v);
+          if (found !== null) throw new Error(`item ${i}: ${found}`);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('lists and rewrites pointers inside segments, fixing their lengths', () => {
+    fc.assert(
+      fc.property(items, (entries) => {
+        const plain = entries.map(([v]) => v);
+        const bytes = encodeValue(
+          entries.map(([v, wrap]) => (wrap ? LazyValue.of(v) : v)),
+          refs,
+        );
+        const pointers = pointersOf(plain);
+        expect(atomReferences(bytes)).toEqual(pointers);
+        const rename = (p: string) => `${p.length}:${p}`.slice(0, 255);
+        const moved = rewriteReferences(bytes, rename);
+        expect(atomReferences(moved)).toEqual(pointers.map(rename));
+        expect(pointersOf(decodeValue(moved, toRef))).toEqual(pointers.map(rename));
+        const back = rewriteReferences(moved, (p) => pointers[pointers.map(rename).indexOf(p)]!);
+        expect(sameBytes(back, bytes)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('fails only with corrupt, and the same way lazily as in place, when a frame with segments is changed behind a valid checksum', () => {
+    fc.assert(
+      fc.property(items, mutation, (entries, mutations) => {
+        const original = encodeAtom(
+          'leaf',
+          entries.map(([v, wrap]) => (wrap ? LazyValue.of(v) : v)),
+          refs,
+        );
+        const changed = withValidChecksum(mutate(original, mutations, 8));
+        const unwrap = (item: unknown) => (item instanceof LazyValue ? item.get() : item);
+        const readAll = (origin?: object): unknown => {
+          const payload = decodeAtom(changed, { ...toRef, origin }).payload;
+          return Array.isArray(payload) ? payload.map(unwrap) : unwrap(payload);
+        };
+        const inPlace = outcome(() => readAll());
+        expect(['ok', 'corrupt']).toContain(inPlace);
+        expect(outcome(() => readAll({}))).toBe(inPlace);
+        if (inPlace === 'ok') {
+          const found = difference(readAll({}), readAll());
+          if (found !== null) throw new Error(found);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -7,6 +7,7 @@ import {
   decodeValue,
   encodeAtom,
   encodeValue,
+  LazyValue,
   rewriteReferences,
 } from '../src/codec.js';
 import type { ProtoErrorReason } from '../src/errors.js';
@@ -705,5 +706,59 @@ describe('atom: codec', () => {
       expect(reasonOf(() => decodeAtom(bytes))).toBe('corrupt');
       expect(reasonOf(() => atomReferences(bytes))).toBe('corrupt');
     });
+  });
+});
+
+describe('atom: codec segments (examples)', () => {
+  /** Replaces the body of a value frame and fixes its checksum. */
+  function frameWithBody(body: number[]): Uint8Array {
+    const frame = new Uint8Array([...encodeValue(0).subarray(0, 8), ...body]);
+    new DataView(frame.buffer).setUint32(4, crc32(frame.subarray(8), crc32(frame.subarray(0, 4))), true);
+    return frame;
+  }
+
+  it('writes a segment as tag 0x11, a uint32 byte count and the value', () => {
+    const bytes = encodeValue([LazyValue.of({ a: 1 }), 2]);
+    expect([...bytes.subarray(8)]).toEqual([0x0d, 2, 0x11, 5, 0, 0, 0, 0x0e, 1, 2, 0x61, 0x81, 0x82]);
+    expect(decodeValue(bytes)).toEqual([{ a: 1 }, 2]);
+  });
+
+  it('keeps a segment encoded until get() when decoded with an origin', () => {
+    const origin = {};
+    const [lazy] = decodeValue(encodeValue([LazyValue.of({ n: 'x' })]), { origin }) as [LazyValue];
+    expect(lazy).toBeInstanceOf(LazyValue);
+    expect(lazy.isStored).toBe(true);
+    expect(lazy.get()).toEqual({ n: 'x' });
+    expect(lazy.get()).toBe(lazy.get());
+    expect(LazyValue.of(lazy)).toBe(lazy);
+    expect(LazyValue.of(7).isStored).toBe(false);
+  });
+
+  it('throws corrupt for a segment longer or shorter than its value, a nested segment and an empty one', () => {
+    const cases = {
+      longer: [0x0d, 1, 0x11, 2, 0, 0, 0, 0x85, 0x86],
+      shorter: [0x0d, 1, 0x11, 1, 0, 0, 0, 0x0a, 2, 0x61],
+      nested: [0x0d, 1, 0x11, 6, 0, 0, 0, 0x11, 1, 0, 0, 0, 0x85],
+      empty: [0x0d, 1, 0x11, 0, 0, 0, 0],
+      beyond: [0x0d, 1, 0x11, 9, 0, 0, 0, 0x85],
+    };
+    for (const [name, body] of Object.entries(cases)) {
+      const frame = frameWithBody(body);
+      expect(
+        reasonOf(() => decodeValue(frame)),
+        name,
+      ).toBe('corrupt');
+      expect(
+        reasonOf(() => atomReferences(frame)),
+        name,
+      ).toBe('corrupt');
+      const lazily = () => (decodeValue(frame, { origin: {} }) as LazyValue[]).map((item) => item.get());
+      expect(reasonOf(lazily), name).toBe('corrupt');
+    }
+  });
+
+  it('writes a lazy value inside a segment as its plain value', () => {
+    const bytes = encodeValue([LazyValue.of([LazyValue.of(5)])]);
+    expect([...bytes.subarray(8)]).toEqual([0x0d, 1, 0x11, 3, 0, 0, 0, 0x0d, 1, 0x85]);
   });
 });

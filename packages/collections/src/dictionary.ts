@@ -15,7 +15,7 @@ import {
 } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
-import type { KSlot } from './internal/keyed-node.js';
+import { type KSlot, leafValue } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import {
   ABSENT,
@@ -243,7 +243,7 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
     if (!Number.isInteger(index) || index < 0 || index >= this._size || this._root === undefined)
       return ABSENT;
     const [leaf, i] = entryAt(this._slot() as KSlot, index);
-    return [leaf.keys[i], (leaf.vals as unknown[])[i]];
+    return [leaf.keys[i], leafValue(leaf.vals as unknown[], i)];
   }
   /** @internal */
   _scan(range: unknown): RawScan {

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { LazyValue } from '@proto/atom';
+import { describe, expect, it, vi } from 'vitest';
 import { Dictionary, List } from '../src/index.js';
 import { openSpace, reopen } from './helpers.js';
 
@@ -49,6 +50,46 @@ describe('collections: lazy loading and eviction', () => {
     const before = h.space.stats().atomsLoaded;
     expect(d.get(key(4321))).toBe(4321);
     expect(h.space.stats().atomsLoaded - before).toBe(d.depth);
+    await h.space.close();
+  });
+
+  it('decodes only the values it reads and copies the bytes of unchanged values when a leaf is rewritten', async () => {
+    const h = await openSpace();
+    const record = (i: number) => ({ id: i, name: `item-${i}`, tags: [`t${i % 7}`], at: new Date(i) });
+    const n = 1000;
+    await h.space
+      .database('app')
+      .transact((tx) =>
+        tx.set('d', Dictionary.from(Array.from({ length: n }, (_, i) => [key(i), record(i)] as const))),
+      );
+    await reopen(h);
+    // Counts reads of values that came from storage (values given in this transaction do not count).
+    const get = LazyValue.prototype.get;
+    let storedReads = 0;
+    const spy = vi.spyOn(LazyValue.prototype, 'get').mockImplementation(function (this: LazyValue) {
+      if (this.isStored) storedReads++;
+      return get.call(this);
+    });
+    try {
+      await h.space.database('app').transact((tx) => {
+        const d = tx.get<Dictionary<string, ReturnType<typeof record>>>('d') as Dictionary<
+          string,
+          ReturnType<typeof record>
+        >;
+        expect(d.get(key(500))).toEqual(record(500));
+        tx.set('d', d.set(key(501), { ...record(501), name: 'changed' }));
+      });
+      // One value was read; the leaf's 60-odd other values were copied as bytes at commit.
+      expect(storedReads).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    await reopen(h);
+    const d = h.space.database('app').begin({ readOnly: true }).get<Dictionary<string, unknown>>('d');
+    const expected = Array.from({ length: n }, (_, i) =>
+      i === 501 ? { ...record(i), name: 'changed' } : record(i),
+    );
+    expect([...(d as Dictionary<string, unknown>).values()]).toEqual(expected);
     await h.space.close();
   });
 });

@@ -4,7 +4,7 @@
  */
 import type { AtomPointer } from '../storage/backend.js';
 import { corrupt } from './failures.js';
-import type { Reader } from './reader.js';
+import { Reader } from './reader.js';
 import {
   MAX_ARRAY_LENGTH,
   MAX_DEPTH,
@@ -20,6 +20,7 @@ import {
   TAG_NULL,
   TAG_OBJECT,
   TAG_POINTER,
+  TAG_SEGMENT,
   TAG_SMALL_INT,
   TAG_STRING,
   TAG_TRUE,
@@ -37,8 +38,22 @@ export type PointerHook = (pointer: AtomPointer) => unknown;
 
 type Container = unknown[] | Record<string, unknown>;
 
-/** Decodes one value at the reader's position; the reader ends just after it. */
-export function decodeBody(reader: Reader, reference: PointerHook): unknown {
+/**
+ * Called for a segment at `[start, end)` of the reader's bytes when segments are kept encoded;
+ * returns what stands for the value (a `LazyValue`).
+ */
+export type SegmentHook = (start: number, end: number) => unknown;
+
+/**
+ * Decodes one value at the reader's position; the reader ends just after it. Segments go to
+ * `segment` when given, else are decoded in place; `inSegment` rejects nested segments.
+ */
+export function decodeBody(
+  reader: Reader,
+  reference: PointerHook,
+  segment: SegmentHook | null,
+  inSegment = false,
+): unknown {
   // The stack, as parallel arrays: the container, the items it still expects, and for
   // objects the key whose value is being read (null for arrays).
   const containers: Container[] = [];
@@ -144,6 +159,22 @@ export function decodeBody(reader: Reader, reference: PointerHook): unknown {
           } catch (error) {
             throw new HookFailure(error);
           }
+          break;
+        }
+        case TAG_SEGMENT: {
+          if (inSegment) throw corrupt('segment inside a segment', at);
+          const size = reader.uint32();
+          reader.need(size);
+          const start = reader.pos;
+          const end = start + size;
+          if (segment !== null) {
+            value = segment(start, end);
+          } else {
+            const inner = new Reader(reader.bytes, start, end);
+            value = decodeBody(inner, reference, null, true);
+            if (inner.pos !== end) throw corrupt('segment longer than its value', inner.pos);
+          }
+          reader.pos = end;
           break;
         }
         default:

@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer';
 import type { AtomPointer } from '../storage/backend.js';
 import { invalidArgument, tooLarge } from './failures.js';
+import { LazyValue } from './lazy.js';
 import { describeValue, formatPath } from './path.js';
 import {
   HEADER_SIZE,
@@ -19,6 +20,7 @@ import {
   TAG_NULL,
   TAG_OBJECT,
   TAG_POINTER,
+  TAG_SEGMENT,
   TAG_STRING,
   TAG_TRUE,
   TAG_UNDEFINED,
@@ -81,11 +83,17 @@ export class Encoder {
   private entryHigh = 0;
   /** for-in is only exact while Object.prototype has no enumerable properties. */
   private forIn = true;
+  /** The object space of the frame: stored `LazyValue`s of this origin are copied as bytes. */
+  private origin: unknown = undefined;
+  /** The open segment: where its uint32 length goes (-1: none) and the depth it started at. */
+  private segmentAt = -1;
+  private segmentDepth = -1;
 
   /** Starts a frame: leaves room for the header. */
-  begin(reference: ReferenceHook | undefined): void {
+  begin(reference: ReferenceHook | undefined, origin?: unknown): void {
     this.out.pos = HEADER_SIZE;
     this.reference = reference;
+    this.origin = origin;
     this.forIn = !prototypePolluted();
   }
 
@@ -95,6 +103,9 @@ export class Encoder {
     this.depth = 0;
     this.deep = null;
     this.reference = undefined;
+    this.origin = undefined;
+    this.segmentAt = -1;
+    this.segmentDepth = -1;
     this.entryValues.fill(undefined, 0, this.entryHigh);
     this.entryTop = 0;
     this.entryHigh = 0;
@@ -213,7 +224,42 @@ export class Encoder {
       this.out.bytes(value as Uint8Array);
       return;
     }
+    if (proto === LazyValue.prototype) {
+      this.segment(value as LazyValue);
+      return;
+    }
     this.refer(value);
+  }
+
+  /** Writes a segment: its bytes copied when they belong to this frame's origin, else its value. */
+  private segment(lazy: LazyValue): void {
+    // Segments do not nest: inside one, a lazy value is written as its plain value.
+    if (this.segmentAt >= 0) {
+      this.write(lazy.get());
+      return;
+    }
+    const out = this.out;
+    out.byte(TAG_SEGMENT);
+    const encoded = lazy.encodedFor(this.origin);
+    if (encoded !== undefined) {
+      out.uint32(encoded.length);
+      out.raw(encoded);
+      return;
+    }
+    out.ensure(4);
+    this.segmentAt = out.pos;
+    this.segmentDepth = this.depth;
+    out.pos += 4;
+    this.write(lazy.get());
+    // A container closes its segment when its frame is popped.
+    if (this.depth === this.segmentDepth) this.closeSegment();
+  }
+
+  private closeSegment(): void {
+    const at = this.segmentAt;
+    this.out.buf.writeUInt32LE(this.out.pos - at - 4, at);
+    this.segmentAt = -1;
+    this.segmentDepth = -1;
   }
 
   private enterObject(value: Record<string, unknown>): void {
@@ -288,6 +334,7 @@ export class Encoder {
     if (this.depth >= SHALLOW) this.deep?.delete(frame.container!);
     if (frame.isObject) this.entryTop = frame.base;
     this.release(frame);
+    if (this.depth === this.segmentDepth) this.closeSegment();
   }
 
   private release(frame: Frame): void {

@@ -74,13 +74,13 @@ export class Reader {
   pos: number;
   readonly end: number;
 
-  constructor(bytes: Uint8Array, pos: number) {
+  constructor(bytes: Uint8Array, pos: number, end = bytes.length) {
     this.bytes = bytes;
     this.buf = (
       Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     ) as FastBuffer;
     this.pos = pos;
-    this.end = bytes.length;
+    this.end = end;
   }
 
   /** Throws unless `count` more bytes are available. */
@@ -122,6 +122,15 @@ export class Reader {
     if (value > Number.MAX_SAFE_INTEGER) throw corrupt('varint above 2^53 - 1', this.pos);
     this.pos = at;
     return value;
+  }
+
+  /** A uint32 LE. */
+  uint32(): number {
+    this.need(4);
+    const b = this.bytes;
+    const at = this.pos;
+    this.pos = at + 4;
+    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
   }
 
   float64(): number {

@@ -7,17 +7,17 @@ import { corrupt, invalidArgument } from './failures.js';
 import { expectEnd, openFrame, sealFrame } from './frame.js';
 import { decodeFailure } from './guard.js';
 import type { Reader } from './reader.js';
-import type { PointerVisitor } from './scan.js';
+import type { PointerVisitor, SegmentVisitor } from './scan.js';
 import { scanBody } from './scan.js';
 import { HEADER_SIZE, KIND_ATOM, MAX_POINTER_LENGTH, TAG_POINTER } from './tags.js';
 import { ByteWriter } from './writer.js';
 
-/** Verifies a whole frame (value or atom), visiting its pointers; returns its kind. */
-function scanFrame(bytes: Uint8Array, visit: PointerVisitor): number {
+/** Verifies a whole frame (value or atom), visiting its pointers and segments; returns its kind. */
+function scanFrame(bytes: Uint8Array, visit: PointerVisitor, segment?: SegmentVisitor): number {
   try {
     const { kind, reader } = openFrame(bytes);
     if (kind === KIND_ATOM) skipTypeName(reader);
-    scanBody(reader, visit);
+    scanBody(reader, visit, segment);
     expectEnd(reader);
     return kind;
   } catch (error) {
@@ -57,29 +57,57 @@ export function rewriteReferences(
   replace: (pointer: AtomPointer) => AtomPointer,
 ): Uint8Array {
   if (typeof replace !== 'function') throw invalidArgument('replace must be a function');
-  const spans: number[] = [];
-  const pointers: AtomPointer[] = [];
-  const kind = scanFrame(bytes, (pointer, start, end) => {
-    pointers.push(pointer);
-    spans.push(start, end);
-  });
+  // Pointer spans and segment spans, in frame order (segments do not nest, and come before the
+  // pointers inside them): a rewritten pointer may change length, so segment lengths are redone.
+  const pointers: { pointer: AtomPointer; start: number; end: number }[] = [];
+  const segments: { lengthAt: number; end: number; firstPointer: number }[] = [];
+  const kind = scanFrame(
+    bytes,
+    (pointer, start, end) => {
+      pointers.push({ pointer, start, end });
+    },
+    (lengthAt, _start, end) => {
+      segments.push({ lengthAt, end, firstPointer: pointers.length });
+    },
+  );
   const out = new ByteWriter(bytes.length + 16);
   out.pos = HEADER_SIZE;
   let copied = HEADER_SIZE;
-  for (let i = 0; i < pointers.length; i++) {
-    const pointer = pointers[i]!;
-    const next = replace(pointer);
-    if (typeof next !== 'string' || next.length === 0 || next.length > MAX_POINTER_LENGTH) {
-      throw invalidArgument(
-        `replace returned ${JSON.stringify(next)} for the pointer ${JSON.stringify(pointer)}; ` +
-          `pointers are non-empty strings of at most ${MAX_POINTER_LENGTH} characters`,
-      );
+  const copyTo = (at: number) => {
+    out.raw(bytes.subarray(copied, at));
+    copied = at;
+  };
+  let next = 0;
+  const rewriteUpTo = (limit: number) => {
+    for (; next < limit; next++) {
+      const { pointer, start, end } = pointers[next]!;
+      const replaced = replace(pointer);
+      if (typeof replaced !== 'string' || replaced.length === 0 || replaced.length > MAX_POINTER_LENGTH) {
+        throw invalidArgument(
+          `replace returned ${JSON.stringify(replaced)} for the pointer ${JSON.stringify(pointer)}; ` +
+            `pointers are non-empty strings of at most ${MAX_POINTER_LENGTH} characters`,
+        );
+      }
+      copyTo(start);
+      out.byte(TAG_POINTER);
+      out.string(replaced);
+      copied = end;
     }
-    out.raw(bytes.subarray(copied, spans[2 * i]));
-    out.byte(TAG_POINTER);
-    out.string(next);
-    copied = spans[2 * i + 1]!;
+  };
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    const inside = i + 1 < segments.length ? segments[i + 1]!.firstPointer : pointers.length;
+    rewriteUpTo(segment.firstPointer);
+    copyTo(segment.lengthAt + 4);
+    const lengthAt = out.pos - 4;
+    // Only pointers before the segment's end are inside it.
+    let last = inside;
+    while (last > next && pointers[last - 1]!.start >= segment.end) last--;
+    rewriteUpTo(last);
+    copyTo(segment.end);
+    out.buf.writeUInt32LE(out.pos - lengthAt - 4, lengthAt);
   }
-  out.raw(bytes.subarray(copied));
+  rewriteUpTo(pointers.length);
+  copyTo(bytes.length);
   return sealFrame(out, kind);
 }

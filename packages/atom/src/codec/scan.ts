@@ -4,7 +4,7 @@
  * `rewriteReferences`.
  */
 import { corrupt } from './failures.js';
-import type { Reader } from './reader.js';
+import { Reader } from './reader.js';
 import {
   MAX_ARRAY_LENGTH,
   MAX_DEPTH,
@@ -20,6 +20,7 @@ import {
   TAG_NULL,
   TAG_OBJECT,
   TAG_POINTER,
+  TAG_SEGMENT,
   TAG_SMALL_INT,
   TAG_STRING,
   TAG_TRUE,
@@ -30,8 +31,19 @@ import {
 /** Receives a pointer and the span `[start, end)` of its encoding (tag included). */
 export type PointerVisitor = (pointer: string, start: number, end: number) => void;
 
-/** Validates one value at the reader's position, calling `visit` for each pointer in order. */
-export function scanBody(reader: Reader, visit: PointerVisitor): void {
+/** Receives a segment: where its length field is, and the span `[start, end)` of its value. */
+export type SegmentVisitor = (lengthAt: number, start: number, end: number) => void;
+
+/**
+ * Validates one value at the reader's position, calling `visit` for each pointer in order and
+ * `segment` for each segment before the pointers inside it.
+ */
+export function scanBody(
+  reader: Reader,
+  visit: PointerVisitor,
+  segment?: SegmentVisitor,
+  inSegment = false,
+): void {
   // Per open container: the items it still expects, and whether it is an object.
   const remaining: number[] = [];
   const isObject: boolean[] = [];
@@ -96,6 +108,20 @@ export function scanBody(reader: Reader, visit: PointerVisitor): void {
         case TAG_POINTER: {
           const pointer = reader.pointer();
           visit(pointer, at, reader.pos);
+          break;
+        }
+        case TAG_SEGMENT: {
+          if (inSegment) throw corrupt('segment inside a segment', at);
+          const lengthAt = reader.pos;
+          const size = reader.uint32();
+          reader.need(size);
+          const start = reader.pos;
+          const end = start + size;
+          segment?.(lengthAt, start, end);
+          const inner = new Reader(reader.bytes, start, end);
+          scanBody(inner, visit, undefined, true);
+          if (inner.pos !== end) throw corrupt('segment longer than its value', inner.pos);
+          reader.pos = end;
           break;
         }
         default:

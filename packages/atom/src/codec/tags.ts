@@ -48,6 +48,12 @@ export const TAG_OBJECT = 0x0e;
 export const TAG_HOLES = 0x0f;
 /** A pointer to another atom: a string of 1 to 255 UTF-16 code units. */
 export const TAG_POINTER = 0x10;
+/**
+ * A segment: a uint32 LE byte count, then exactly one value in that many bytes. Lets a decoder
+ * skip the value without looking inside (`LazyValue`) and an encoder copy it back unchanged.
+ * Segments do not nest: a segment inside a segment is corrupt.
+ */
+export const TAG_SEGMENT = 0x11;
 /** Tags 0x80..0xff are the integers 0..127. */
 export const TAG_SMALL_INT = 0x80;
 

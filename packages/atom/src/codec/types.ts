@@ -10,6 +10,11 @@ export interface EncodeOptions {
    * Uint8Array): return the pointer under which it is stored, or undefined to reject it.
    */
   readonly reference?: (value: object) => AtomPointer | undefined;
+  /**
+   * The object space the frame is written for. A `LazyValue` decoded with the same origin is
+   * copied as its stored bytes; any other `LazyValue` is encoded from its value.
+   */
+  readonly origin?: unknown;
 }
 
 /** Options of `decodeValue` and `decodeAtom`. */
@@ -19,6 +24,11 @@ export interface DecodeOptions {
    * 'invalid-argument' saying a reference hook is needed.
    */
   readonly reference?: (pointer: AtomPointer) => unknown;
+  /**
+   * When given, segments are not decoded: each becomes a `LazyValue` tagged with this origin,
+   * decoded on first use. Without it, segments decode in place like any value.
+   */
+  readonly origin?: unknown;
 }
 
 /** The value types the codec round-trips, for documentation and generics. */

@@ -2,11 +2,12 @@
  * Encoding and decoding of value frames and atom frames.
  */
 import type { AtomPointer } from '../storage/backend.js';
-import { decodeBody } from './decoder.js';
+import { decodeBody, type SegmentHook } from './decoder.js';
 import { Encoder } from './encoder.js';
 import { corrupt, invalidArgument } from './failures.js';
 import { expectEnd, openFrame, sealFrame } from './frame.js';
 import { decodeFailure } from './guard.js';
+import { LazyValue } from './lazy.js';
 import { KIND_ATOM, KIND_VALUE } from './tags.js';
 import type { DecodeOptions, EncodeOptions } from './types.js';
 
@@ -26,7 +27,7 @@ function encodeFrame(
   const encoder = spare ?? new Encoder();
   spare = undefined;
   try {
-    encoder.begin(reference);
+    encoder.begin(reference, options?.origin);
     if (typeName !== undefined) encoder.out.string(typeName);
     encoder.value(value);
     return sealFrame(encoder.out, kind);
@@ -47,6 +48,17 @@ function pointerHook(options: DecodeOptions | undefined): (pointer: AtomPointer)
   if (reference === undefined) return missingReference;
   if (typeof reference !== 'function') throw invalidArgument('options.reference must be a function');
   return reference;
+}
+
+/** With an origin, segments become `LazyValue`s over the frame's bytes. */
+function segmentHook(
+  bytes: Uint8Array,
+  reference: (pointer: AtomPointer) => unknown,
+  options: DecodeOptions | undefined,
+): SegmentHook | null {
+  const origin = options?.origin;
+  if (origin === undefined) return null;
+  return (start, end) => LazyValue.stored(bytes, start, end, reference, origin);
 }
 
 /**
@@ -76,7 +88,7 @@ export function decodeValue(bytes: Uint8Array, options?: DecodeOptions): unknown
   try {
     const { kind, reader } = openFrame(bytes);
     if (kind !== KIND_VALUE) throw invalidArgument('the frame holds an atom; decode it with decodeAtom');
-    const value = decodeBody(reader, reference);
+    const value = decodeBody(reader, reference, segmentHook(bytes, reference, options));
     expectEnd(reader);
     return value;
   } catch (error) {
@@ -111,7 +123,7 @@ export function decodeAtom(
     const at = reader.pos;
     const typeName = reader.string();
     if (typeName.length === 0) throw corrupt('empty atom type name', at);
-    const payload = decodeBody(reader, reference);
+    const payload = decodeBody(reader, reference, segmentHook(bytes, reference, options));
     expectEnd(reader);
     return { typeName, payload };
   } catch (error) {

@@ -154,6 +154,13 @@ export class ByteWriter {
     this.raw(value);
   }
 
+  /** A uint32 LE. */
+  uint32(value: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(value, this.pos);
+    this.pos += 4;
+  }
+
   /** The bytes as they are, no length. */
   raw(value: Uint8Array): void {
     this.ensure(value.length);

@@ -4,10 +4,13 @@
  *
  * Stored formats (codec values):
  * - leaf `proto.coll.leaf`: `[keys, values]`, or `[keys, null]` for key-only trees (sets).
+ *   Arrays, plain objects and long strings among the values are stored as segments: a loaded
+ *   leaf keeps them as `LazyValue`s (decoded when read, see `leafValue`), and rewriting the leaf
+ *   copies the bytes of the values that did not change.
  * - branch `proto.coll.branch`: `[minKeys, children, sizes]`: `minKeys[i]` is the smallest key
  *   under `children[i]` (a pointer), `sizes[i]` the number of entries under it.
  */
-import { Atom, type AtomRef, registerAtomType } from '@proto/atom';
+import { Atom, type AtomRef, LazyValue, registerAtomType } from '@proto/atom';
 import { badPayload, settleSlots } from './slots.js';
 
 export type KNode = KLeaf | KBranch;
@@ -40,8 +43,34 @@ export class KLeaf extends Atom implements KeyIndex {
     return KLeaf.typeName;
   }
   toPayload(): unknown {
-    return [this.keys, this.vals];
+    return [this.keys, this.vals === null ? null : segmented(this.vals)];
   }
+}
+
+/** Strings longer than this are stored as segments. */
+const SEGMENT_STRING = 64;
+
+/** The values with every array, plain object and long string wrapped to be written as a segment. */
+function segmented(vals: readonly unknown[]): unknown[] {
+  const out = new Array<unknown>(vals.length);
+  for (let i = 0; i < vals.length; i++) {
+    const v = vals[i];
+    let wrap = false;
+    if (typeof v === 'object' && v !== null) {
+      const proto: unknown = Object.getPrototypeOf(v);
+      wrap = proto === Object.prototype || proto === Array.prototype || proto === null;
+    } else if (typeof v === 'string') {
+      wrap = v.length > SEGMENT_STRING;
+    }
+    out[i] = wrap ? LazyValue.of(v) : v;
+  }
+  return out;
+}
+
+/** The value at `i` of a leaf's values, decoded if the leaf kept it encoded. */
+export function leafValue(vals: readonly unknown[], i: number): unknown {
+  const v = vals[i];
+  return v instanceof LazyValue ? v.get() : v;
 }
 
 /** A branch: the smallest key, the child and the entry count of each child. */

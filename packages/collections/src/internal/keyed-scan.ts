@@ -2,7 +2,7 @@
  * Streaming iteration over a keyed B+ tree: a cursor keeps one root-to-leaf path (never the
  * whole tree) and moves leaf to leaf, forward or in reverse, between two bounds.
  */
-import { KBranch, type KLeaf, type KNode, type KSlot } from './keyed-node.js';
+import { KBranch, type KLeaf, type KNode, type KSlot, leafValue } from './keyed-node.js';
 import { countBefore, load } from './keyed-tree.js';
 import { childOf } from './slots.js';
 
@@ -134,7 +134,7 @@ export class KScan {
       return false;
     }
     this.key = key;
-    this.value = leaf.vals === null ? true : leaf.vals[this.i];
+    this.value = leaf.vals === null ? true : leafValue(leaf.vals, this.i);
     return true;
   }
 }

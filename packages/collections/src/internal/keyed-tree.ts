@@ -6,7 +6,7 @@
 import { AtomRef } from '@proto/atom';
 import { branchCapacity } from '../config.js';
 import { compareKeys } from '../order.js';
-import { branchOf, inheritIndex, KBranch, KLeaf, type KNode, type KSlot } from './keyed-node.js';
+import { branchOf, inheritIndex, KBranch, KLeaf, type KNode, type KSlot, leafValue } from './keyed-node.js';
 import { childOf } from './slots.js';
 
 /** Returned by lookups for a missing key (values may be `undefined`). */
@@ -181,7 +181,7 @@ export function lookupString(root: KSlot, key: string): unknown {
     const fp = node.fp === undefined ? keyIndex(node) : node.fp;
     if (node instanceof KLeaf) {
       const i = fp === null ? searchKeys(node.keys, key) : leafIndexString(node, fp, key);
-      return i < 0 ? ABSENT : node.vals === null ? true : node.vals[i];
+      return i < 0 ? ABSENT : node.vals === null ? true : leafValue(node.vals, i);
     }
     node = descend(node, fp === null ? childIndex(node, key) : childIndexString(node, fp, key));
   }
@@ -233,7 +233,7 @@ export function lookup(root: KSlot | undefined, key: unknown): unknown {
   const leaf = leafFor(root, key);
   const i = searchKeys(leaf.keys, key);
   if (i < 0) return ABSENT;
-  return leaf.vals === null ? true : leaf.vals[i];
+  return leaf.vals === null ? true : leafValue(leaf.vals, i);
 }
 
 function insertAt<T>(items: readonly T[], at: number, item: T): T[] {

@@ -1,0 +1,115 @@
+/**
+ * `LazyValue`: a value that a decoded atom keeps in its encoded form until it is first used.
+ *
+ * An encoder writes a `LazyValue` as a segment (`TAG_SEGMENT`: a byte count, then the value),
+ * so a decoder given an `origin` can step over it without looking inside, and an encoder given
+ * the same `origin` can copy the bytes back unchanged instead of encoding the value again.
+ * Collection leaves wrap their values this way: loading a leaf decodes only its keys, and
+ * rewriting a leaf after one change re-encodes only the changed value.
+ */
+import type { AtomPointer } from '../storage/backend.js';
+import { decodeBody, type PointerHook } from './decoder.js';
+import { corrupt } from './failures.js';
+import { decodeFailure } from './guard.js';
+import { Reader } from './reader.js';
+
+/** Marks a value that is not decoded yet. */
+const PENDING: unique symbol = Symbol('pending');
+
+export class LazyValue {
+  /** @internal The decoded value, or `PENDING`. */
+  value: unknown;
+  /** @internal The frame holding the segment; undefined for a value not stored yet. */
+  readonly bytes: Uint8Array | undefined;
+  /** @internal Where the segment's value starts and ends in `bytes`. */
+  readonly start: number;
+  /** @internal */
+  readonly end: number;
+  /** @internal Turns pointers inside the segment into references when it is decoded. */
+  readonly reference: PointerHook | undefined;
+  /** @internal The object space the bytes belong to (their pointers are only valid there). */
+  readonly origin: unknown;
+
+  /** @internal Use `LazyValue.of` or the decoder. */
+  constructor(
+    value: unknown,
+    bytes: Uint8Array | undefined,
+    start: number,
+    end: number,
+    reference: PointerHook | undefined,
+    origin: unknown,
+  ) {
+    this.value = value;
+    this.bytes = bytes;
+    this.start = start;
+    this.end = end;
+    this.reference = reference;
+    this.origin = origin;
+  }
+
+  /** Wraps a value to be written as a segment. A `LazyValue` is returned as it is. */
+  static of(value: unknown): LazyValue {
+    return value instanceof LazyValue ? value : new LazyValue(value, undefined, 0, 0, undefined, undefined);
+  }
+
+  /** @internal A segment found by the decoder at `bytes[start..end)`. */
+  static stored(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    reference: PointerHook,
+    origin: unknown,
+  ): LazyValue {
+    return new LazyValue(PENDING, bytes, start, end, reference, origin);
+  }
+
+  /**
+   * The value, decoded on the first call. Throws `CodecError` 'corrupt' if the segment's bytes
+   * do not hold exactly one value (the frame's checksum passed, so this means a writer bug).
+   */
+  get(): unknown {
+    const value = this.value;
+    return value === PENDING ? this.decode() : value;
+  }
+
+  /** True when the value was decoded from storage rather than given to `of`. */
+  get isStored(): boolean {
+    return this.bytes !== undefined;
+  }
+
+  /** @internal The encoded value (no tag, no length) if it may be copied into a frame of `origin`. */
+  encodedFor(origin: unknown): Uint8Array | undefined {
+    return this.bytes !== undefined && origin !== undefined && origin === this.origin
+      ? this.bytes.subarray(this.start, this.end)
+      : undefined;
+  }
+
+  private decode(): unknown {
+    const value = decodeSegment(
+      this.bytes as Uint8Array,
+      this.start,
+      this.end,
+      this.reference as PointerHook,
+    );
+    this.value = value;
+    return value;
+  }
+}
+
+/** Decodes the value of the segment `bytes[start..end)` eagerly; used for lazy and eager reads. */
+export function decodeSegment(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  reference: (pointer: AtomPointer) => unknown,
+): unknown {
+  try {
+    const reader = new Reader(bytes, start, end);
+    const value = decodeBody(reader, reference, null, true);
+    if (reader.pos !== end)
+      throw corrupt(`${end - reader.pos} bytes left in a segment after its value`, reader.pos);
+    return value;
+  } catch (error) {
+    throw decodeFailure(error);
+  }
+}
