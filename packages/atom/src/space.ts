@@ -474,13 +474,36 @@ export class ObjectSpace {
     };
     for (const level of levels) {
       if (level === undefined) continue;
-      const options = { reference, origin: this.#loader };
-      const encoded = level.map((atom) => encodeAtom(atom.atomType, payloads.get(atom), options));
+      // New segments (lazy values written for the first time): value, start, end, per atom.
+      const segments: (LazyValue | number)[] = [];
+      const segmentsUntil: number[] = [];
+      const options = {
+        reference,
+        origin: this.#loader,
+        segment: (value: LazyValue, start: number, end: number) => {
+          segments.push(value, start, end);
+        },
+      };
+      const encoded = level.map((atom) => {
+        const bytes = encodeAtom(atom.atomType, payloads.get(atom), options);
+        segmentsUntil.push(segments.length);
+        return bytes;
+      });
       const pointers = await this.#backend.writeAtoms(encoded);
+      let next = 0;
       for (let i = 0; i < level.length; i++) {
         const atom = level[i] as Atom;
         const bytes = encoded[i] as Uint8Array;
         const pointer = pointers[i] as AtomPointer;
+        // Stored now: writing these values to this space again copies their bytes.
+        for (; next < (segmentsUntil[i] as number); next += 3) {
+          (segments[next] as LazyValue).bind(
+            bytes,
+            segments[next + 1] as number,
+            segments[next + 2] as number,
+            this.#loader,
+          );
+        }
         atom[ATOM_POINTER] = pointer;
         atom[ATOM_LOADER] = this.#loader;
         this.#atoms.set(pointer, atom, bytes.byteLength * DECODED_SIZE_FACTOR);
@@ -596,7 +619,7 @@ function collectAtoms(payload: unknown, origin: AtomLoader): (Atom | AtomRef)[] 
     if (typeof value !== 'object' || value === null) continue;
     if (value instanceof Atom || value instanceof AtomRef) found.push(value);
     else if (value instanceof LazyValue) {
-      if (value.encodedFor(origin) === undefined) stack.push(value.get());
+      if (!value.storedIn(origin)) stack.push(value.get());
     } else if (Array.isArray(value)) for (const item of value) stack.push(item);
     else if (!(value instanceof Date) && !(value instanceof Uint8Array))
       for (const item of Object.values(value)) stack.push(item);

@@ -30,6 +30,9 @@ import { ByteWriter } from './writer.js';
 /** The reference hook of `EncodeOptions`. */
 export type ReferenceHook = (value: object) => AtomPointer | undefined;
 
+/** The segment hook of `EncodeOptions`: a new segment's value and its span in the frame. */
+export type SegmentReport = (value: LazyValue, start: number, end: number) => void;
+
 /** One array or object being written. */
 interface Frame {
   container: object | null;
@@ -88,12 +91,16 @@ export class Encoder {
   /** The open segment: where its uint32 length goes (-1: none) and the depth it started at. */
   private segmentAt = -1;
   private segmentDepth = -1;
+  /** The value of the open segment, reported to `onSegment` when it closes. */
+  private segmentValue: LazyValue | undefined = undefined;
+  private onSegment: SegmentReport | undefined = undefined;
 
   /** Starts a frame: leaves room for the header. */
-  begin(reference: ReferenceHook | undefined, origin?: unknown): void {
+  begin(reference: ReferenceHook | undefined, origin?: unknown, onSegment?: SegmentReport): void {
     this.out.pos = HEADER_SIZE;
     this.reference = reference;
     this.origin = origin;
+    this.onSegment = onSegment;
     this.forIn = !prototypePolluted();
   }
 
@@ -106,6 +113,8 @@ export class Encoder {
     this.origin = undefined;
     this.segmentAt = -1;
     this.segmentDepth = -1;
+    this.segmentValue = undefined;
+    this.onSegment = undefined;
     this.entryValues.fill(undefined, 0, this.entryHigh);
     this.entryTop = 0;
     this.entryHigh = 0;
@@ -240,15 +249,15 @@ export class Encoder {
     }
     const out = this.out;
     out.byte(TAG_SEGMENT);
-    const encoded = lazy.encodedFor(this.origin);
-    if (encoded !== undefined) {
-      out.uint32(encoded.length);
-      out.raw(encoded);
+    if (lazy.storedIn(this.origin)) {
+      out.uint32(lazy.end - lazy.start);
+      out.copy(lazy.bytes as Uint8Array, lazy.start, lazy.end);
       return;
     }
     out.ensure(4);
     this.segmentAt = out.pos;
     this.segmentDepth = this.depth;
+    this.segmentValue = lazy;
     out.pos += 4;
     this.write(lazy.get());
     // A container closes its segment when its frame is popped.
@@ -257,9 +266,13 @@ export class Encoder {
 
   private closeSegment(): void {
     const at = this.segmentAt;
-    this.out.buf.writeUInt32LE(this.out.pos - at - 4, at);
+    const end = this.out.pos;
+    this.out.buf.writeUInt32LE(end - at - 4, at);
     this.segmentAt = -1;
     this.segmentDepth = -1;
+    const lazy = this.segmentValue as LazyValue;
+    this.segmentValue = undefined;
+    this.onSegment?.(lazy, at + 4, end);
   }
 
   private enterObject(value: Record<string, unknown>): void {

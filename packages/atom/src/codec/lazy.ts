@@ -20,15 +20,15 @@ export class LazyValue {
   /** @internal The decoded value, or `PENDING`. */
   value: unknown;
   /** @internal The frame holding the segment; undefined for a value not stored yet. */
-  readonly bytes: Uint8Array | undefined;
+  bytes: Uint8Array | undefined;
   /** @internal Where the segment's value starts and ends in `bytes`. */
-  readonly start: number;
+  start: number;
   /** @internal */
-  readonly end: number;
+  end: number;
   /** @internal Turns pointers inside the segment into references when it is decoded. */
-  readonly reference: PointerHook | undefined;
+  reference: PointerHook | undefined;
   /** @internal The object space the bytes belong to (their pointers are only valid there). */
-  readonly origin: unknown;
+  origin: unknown;
 
   /** @internal Use `LazyValue.of` or the decoder. */
   constructor(
@@ -64,6 +64,17 @@ export class LazyValue {
   }
 
   /**
+   * @internal Records that the value was stored at `bytes[start..end)` (a frame written to
+   * `origin`), so that writing it there again copies those bytes. The value stays decoded.
+   */
+  bind(bytes: Uint8Array, start: number, end: number, origin: unknown): void {
+    this.bytes = bytes;
+    this.start = start;
+    this.end = end;
+    this.origin = origin;
+  }
+
+  /**
    * The value, decoded on the first call. Throws `CodecError` 'corrupt' if the segment's bytes
    * do not hold exactly one value (the frame's checksum passed, so this means a writer bug).
    */
@@ -77,11 +88,9 @@ export class LazyValue {
     return this.bytes !== undefined;
   }
 
-  /** @internal The encoded value (no tag, no length) if it may be copied into a frame of `origin`. */
-  encodedFor(origin: unknown): Uint8Array | undefined {
-    return this.bytes !== undefined && origin !== undefined && origin === this.origin
-      ? this.bytes.subarray(this.start, this.end)
-      : undefined;
+  /** @internal True when the stored bytes may be copied into a frame of `origin`. */
+  storedIn(origin: unknown): boolean {
+    return this.bytes !== undefined && origin !== undefined && origin === this.origin;
   }
 
   private decode(): unknown {

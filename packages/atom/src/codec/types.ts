@@ -2,6 +2,7 @@
  * The option and value types of the public codec API.
  */
 import type { AtomPointer } from '../storage/backend.js';
+import type { LazyValue } from './lazy.js';
 
 /** Options of `encodeValue` and `encodeAtom`. */
 export interface EncodeOptions {
@@ -15,6 +16,11 @@ export interface EncodeOptions {
    * copied as its stored bytes; any other `LazyValue` is encoded from its value.
    */
   readonly origin?: unknown;
+  /**
+   * Called for each `LazyValue` written as a new segment (not copied), with the span of its
+   * value in the frame that is returned; `LazyValue.bind` can then record where it is stored.
+   */
+  readonly segment?: (value: LazyValue, start: number, end: number) => void;
 }
 
 /** Options of `decodeValue` and `decodeAtom`. */

@@ -27,7 +27,11 @@ function encodeFrame(
   const encoder = spare ?? new Encoder();
   spare = undefined;
   try {
-    encoder.begin(reference, options?.origin);
+    const segment = options?.segment;
+    if (segment !== undefined && typeof segment !== 'function') {
+      throw invalidArgument('options.segment must be a function');
+    }
+    encoder.begin(reference, options?.origin, segment);
     if (typeName !== undefined) encoder.out.string(typeName);
     encoder.value(value);
     return sealFrame(encoder.out, kind);

@@ -161,6 +161,21 @@ export class ByteWriter {
     this.pos += 4;
   }
 
+  /** `source[start..end)` as it is, no length. */
+  copy(source: Uint8Array, start: number, end: number): void {
+    const count = end - start;
+    this.ensure(count);
+    const buf = this.buf;
+    let at = this.pos;
+    if (count <= 64) {
+      // Short runs: a loop beats creating a view for `set`.
+      for (let i = start; i < end; i++) buf[at++] = source[i]!;
+    } else {
+      buf.set(source.subarray(start, end), at);
+    }
+    this.pos += count;
+  }
+
   /** The bytes as they are, no length. */
   raw(value: Uint8Array): void {
     this.ensure(value.length);

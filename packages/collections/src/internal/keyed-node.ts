@@ -3,12 +3,14 @@
  * `HashDictionary` and `RepeatedKeysDictionary`.
  *
  * Stored formats (codec values):
- * - leaf `proto.coll.leaf`: `[keys, values]`, or `[keys, null]` for key-only trees (sets).
+ * - leaf `proto.coll.leaf`: `[keys, values]`, or `[keys, null]` for key-only trees (sets). The
+ *   keys array is one segment (copied as bytes while a leaf's keys do not change).
  *   Arrays, plain objects and long strings among the values are stored as segments: a loaded
  *   leaf keeps them as `LazyValue`s (decoded when read, see `leafValue`), and rewriting the leaf
  *   copies the bytes of the values that did not change.
  * - branch `proto.coll.branch`: `[minKeys, children, sizes]`: `minKeys[i]` is the smallest key
- *   under `children[i]` (a pointer), `sizes[i]` the number of entries under it.
+ *   under `children[i]` (a pointer), `sizes[i]` the number of entries under it; `minKeys` and
+ *   `sizes` are segments.
  */
 import { Atom, type AtomRef, LazyValue, registerAtomType } from '@proto/atom';
 import { badPayload, settleSlots } from './slots.js';
@@ -33,6 +35,11 @@ export class KLeaf extends Atom implements KeyIndex {
   static readonly typeName = 'proto.coll.leaf';
   fp: readonly number[] | null | undefined = undefined;
   prefix = '';
+  /**
+   * `keys` as a segment: once stored, leaves that share the keys array (value updates) copy
+   * its bytes instead of encoding every key again.
+   */
+  storedKeys: LazyValue | undefined = undefined;
   constructor(
     readonly keys: readonly unknown[],
     readonly vals: readonly unknown[] | null,
@@ -43,16 +50,21 @@ export class KLeaf extends Atom implements KeyIndex {
     return KLeaf.typeName;
   }
   toPayload(): unknown {
-    return [this.keys, this.vals === null ? null : segmented(this.vals)];
+    if (this.vals !== null) segment(this.vals as unknown[]);
+    this.storedKeys ??= LazyValue.of(this.keys);
+    return [this.storedKeys, this.vals];
   }
 }
 
 /** Strings longer than this are stored as segments. */
 const SEGMENT_STRING = 64;
 
-/** The values with every array, plain object and long string wrapped to be written as a segment. */
-function segmented(vals: readonly unknown[]): unknown[] {
-  const out = new Array<unknown>(vals.length);
+/**
+ * Wraps every array, plain object and long string among the values, in place, to be written as
+ * a segment. The wrapper stands for the same value (`leafValue` unwraps it); once the leaf is
+ * stored, the kernel binds it to the stored bytes, which later versions of the leaf copy.
+ */
+function segment(vals: unknown[]): void {
   for (let i = 0; i < vals.length; i++) {
     const v = vals[i];
     let wrap = false;
@@ -62,9 +74,8 @@ function segmented(vals: readonly unknown[]): unknown[] {
     } else if (typeof v === 'string') {
       wrap = v.length > SEGMENT_STRING;
     }
-    out[i] = wrap ? LazyValue.of(v) : v;
+    if (wrap) vals[i] = LazyValue.of(v);
   }
-  return out;
 }
 
 /** The value at `i` of a leaf's values, decoded if the leaf kept it encoded. */
@@ -78,6 +89,9 @@ export class KBranch extends Atom implements KeyIndex {
   static readonly typeName = 'proto.coll.branch';
   fp: readonly number[] | null | undefined = undefined;
   prefix = '';
+  /** `keys` and `sizes` as segments, copied as bytes while they do not change (see `KLeaf`). */
+  storedKeys: LazyValue | undefined = undefined;
+  storedSizes: LazyValue | undefined = undefined;
   constructor(
     readonly keys: readonly unknown[],
     readonly kids: KSlot[],
@@ -92,7 +106,9 @@ export class KBranch extends Atom implements KeyIndex {
   }
   toPayload(): unknown {
     settleSlots(this.kids);
-    return [this.keys, this.kids, this.sizes];
+    this.storedKeys ??= LazyValue.of(this.keys);
+    this.storedSizes ??= LazyValue.of(this.sizes);
+    return [this.storedKeys, this.kids, this.storedSizes];
   }
   override childAtoms(): Iterable<Atom | AtomRef> {
     return this.kids;
@@ -106,19 +122,33 @@ function sum(sizes: readonly number[]): number {
 }
 
 registerAtomType(KLeaf.typeName, (payload) => {
-  if (!Array.isArray(payload) || !Array.isArray(payload[0])) return badPayload('leaf');
+  if (!Array.isArray(payload)) return badPayload('leaf');
+  const [stored, keys] = part(payload[0]);
+  if (!Array.isArray(keys)) return badPayload('leaf');
   const vals = payload[1];
-  if (vals !== null && (!Array.isArray(vals) || vals.length !== payload[0].length)) return badPayload('leaf');
-  return new KLeaf(payload[0], vals);
+  if (vals !== null && (!Array.isArray(vals) || vals.length !== keys.length)) return badPayload('leaf');
+  const leaf = new KLeaf(keys, vals);
+  leaf.storedKeys = stored;
+  return leaf;
 });
+
+/** A payload part that may be stored as a segment: the segment (if any) and its value. */
+function part(item: unknown): [LazyValue | undefined, unknown] {
+  return item instanceof LazyValue ? [item, item.get()] : [undefined, item];
+}
 
 registerAtomType(KBranch.typeName, (payload) => {
   if (!Array.isArray(payload) || payload.length !== 3) return badPayload('branch');
-  const [keys, kids, sizes] = payload as [unknown, unknown, unknown];
+  const [storedKeys, keys] = part(payload[0]);
+  const kids: unknown = payload[1];
+  const [storedSizes, sizes] = part(payload[2]);
   if (!Array.isArray(keys) || !Array.isArray(kids) || !Array.isArray(sizes)) return badPayload('branch');
   if (keys.length !== kids.length || sizes.length !== kids.length || kids.length === 0)
     return badPayload('branch');
-  return new KBranch(keys, kids as KSlot[], sizes as number[], sum(sizes as number[]));
+  const branch = new KBranch(keys, kids as KSlot[], sizes as number[], sum(sizes as number[]));
+  branch.storedKeys = storedKeys;
+  branch.storedSizes = storedSizes;
+  return branch;
 });
 
 /** @internal */
@@ -130,5 +160,8 @@ export function branchOf(keys: unknown[], kids: KSlot[], sizes: number[]): KBran
 export function inheritIndex<T extends KNode>(from: KNode, to: T): T {
   to.fp = from.fp;
   to.prefix = from.prefix;
+  if (from.keys === to.keys) to.storedKeys = from.storedKeys;
+  if (from instanceof KBranch && to instanceof KBranch && from.sizes === to.sizes)
+    to.storedSizes = from.storedSizes;
   return to;
 }
