@@ -62,8 +62,102 @@ function shortAscii(b: Uint8Array, at: number, length: number): string {
         b[at + 7]!,
       );
     default:
-      // 9 to SHORT_STRING bytes: two calls still beat `apply` and `utf8Slice`.
-      return shortAscii(b, at, 8) + shortAscii(b, at + 8, length - 8);
+      // 9 to SHORT_STRING bytes: one call builds a flat string (concatenation would build a
+      // rope that is flattened again on first comparison).
+      return longerAscii(b, at, length);
+  }
+}
+
+/** Builds a string of 9 to 16 ASCII bytes starting at `at`. */
+function longerAscii(b: Uint8Array, at: number, length: number): string {
+  const c0 = b[at]!;
+  const c1 = b[at + 1]!;
+  const c2 = b[at + 2]!;
+  const c3 = b[at + 3]!;
+  const c4 = b[at + 4]!;
+  const c5 = b[at + 5]!;
+  const c6 = b[at + 6]!;
+  const c7 = b[at + 7]!;
+  const c8 = b[at + 8]!;
+  switch (length) {
+    case 9:
+      return fromCharCode(c0, c1, c2, c3, c4, c5, c6, c7, c8);
+    case 10:
+      return fromCharCode(c0, c1, c2, c3, c4, c5, c6, c7, c8, b[at + 9]!);
+    case 11:
+      return fromCharCode(c0, c1, c2, c3, c4, c5, c6, c7, c8, b[at + 9]!, b[at + 10]!);
+    case 12:
+      return fromCharCode(c0, c1, c2, c3, c4, c5, c6, c7, c8, b[at + 9]!, b[at + 10]!, b[at + 11]!);
+    case 13:
+      return fromCharCode(
+        c0,
+        c1,
+        c2,
+        c3,
+        c4,
+        c5,
+        c6,
+        c7,
+        c8,
+        b[at + 9]!,
+        b[at + 10]!,
+        b[at + 11]!,
+        b[at + 12]!,
+      );
+    case 14:
+      return fromCharCode(
+        c0,
+        c1,
+        c2,
+        c3,
+        c4,
+        c5,
+        c6,
+        c7,
+        c8,
+        b[at + 9]!,
+        b[at + 10]!,
+        b[at + 11]!,
+        b[at + 12]!,
+        b[at + 13]!,
+      );
+    case 15:
+      return fromCharCode(
+        c0,
+        c1,
+        c2,
+        c3,
+        c4,
+        c5,
+        c6,
+        c7,
+        c8,
+        b[at + 9]!,
+        b[at + 10]!,
+        b[at + 11]!,
+        b[at + 12]!,
+        b[at + 13]!,
+        b[at + 14]!,
+      );
+    default:
+      return fromCharCode(
+        c0,
+        c1,
+        c2,
+        c3,
+        c4,
+        c5,
+        c6,
+        c7,
+        c8,
+        b[at + 9]!,
+        b[at + 10]!,
+        b[at + 11]!,
+        b[at + 12]!,
+        b[at + 13]!,
+        b[at + 14]!,
+        b[at + 15]!,
+      );
   }
 }
 
