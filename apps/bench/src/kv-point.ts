@@ -304,6 +304,30 @@ async function runSize(n: number, options: Options, dir: string): Promise<SizeRe
   return { n, get, set, depth };
 }
 
+/**
+ * How the cost of one operation grows from the smallest size run to the largest (time per op
+ * at the largest ÷ at the smallest, from ops/s; the target is at most 3× from 10k to 1M).
+ */
+function growthFor(reports: readonly SizeReport[]): string {
+  if (reports.length < 2) return '';
+  const small = reports[0] as SizeReport;
+  const large = reports[reports.length - 1] as SizeReport;
+  const rows: string[][] = [];
+  for (const kind of ['get', 'set'] as const) {
+    for (const [label, m] of Object.entries(large[kind])) {
+      const base = small[kind][label];
+      if (base === undefined) continue;
+      const growth = base.opsPerSec / m.opsPerSec;
+      rows.push([kind, label, fmt(base.opsPerSec), fmt(m.opsPerSec), `${fmt(growth, 2)}×`]);
+    }
+  }
+  return [
+    `### Growth N = ${fmt(small.n)} → ${fmt(large.n)} (cost per op, larger ÷ smaller; lower is better)`,
+    '',
+    table(['op', 'system', `ops/s at ${fmt(small.n)}`, `ops/s at ${fmt(large.n)}`, 'growth'], rows),
+  ].join('\n');
+}
+
 function markdownFor(report: SizeReport): string {
   const ours = report.get['ProtoBase Dictionary (reopened, cached)'] as Measured;
   const oursBuilt = report.get['ProtoBase Dictionary (built in process)'] as Measured;
@@ -348,6 +372,8 @@ async function main(): Promise<void> {
       reports.push(report);
       console.log(`${markdownFor(report)}\n`);
     }
+    const growth = growthFor(reports);
+    if (growth !== '') console.log(`${growth}\n`);
     const markdown = [
       '## KV-POINT',
       '',
@@ -355,6 +381,7 @@ async function main(): Promise<void> {
       `Ops per system and size: ${fmt(options.ops)} (median of ${options.rounds} rounds; latency per op from batches of ${BATCH}).`,
       '',
       ...reports.map(markdownFor),
+      growth,
     ].join('\n\n');
     const file = writeResults('kv-point', { workload: 'KV-POINT', machine: m, options, reports }, markdown);
     console.log(`results: ${file}`);

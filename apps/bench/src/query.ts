@@ -312,6 +312,11 @@ async function idxAndRange(
       ),
     )
     .explain().text;
+  growthPoints.push({
+    workload: `IDX-AND-RANGE C=${categories} S=${statuses} window=${window}`,
+    n,
+    p50: r.indexed.p50,
+  });
   print(
     `\n### ${label}\n\nAverage rows per query: ${fmt(matched / nq, 2)}. Plan:\n\n\`\`\`\n${plan}\n\`\`\`\n`,
   );
@@ -367,6 +372,7 @@ async function idxPk(n: number, dir: string): Promise<void> {
     sqlite: measure(nk, (i) => stmt.get(keys[i] as string)),
     loki: measure(nk, (i) => loki.by('id', keys[i] as string)),
   };
+  growthPoints.push({ workload: 'IDX-PK', n, p50: r.ours.p50 });
   print(
     `\n### ${label}\n\nPlan: \`${from(coll).where('id', '=', 'x').explain().text.replaceAll('\n', ' / ')}\`\n`,
   );
@@ -784,6 +790,26 @@ async function query5(n: number, dir: string): Promise<void> {
 
 // --- main -------------------------------------------------------------------------------
 
+/** p50 of our indexed queries per workload and size, for the growth table. */
+const growthPoints: { workload: string; n: number; p50: number }[] = [];
+
+/** How the p50 of our indexed queries grows from the smallest size to the largest (target: at most 3× from 10k to 1M). */
+function printGrowth(): void {
+  const rows: string[][] = [];
+  for (const workload of new Set(growthPoints.map((g) => g.workload))) {
+    const points = growthPoints.filter((g) => g.workload === workload).sort((a, b) => a.n - b.n);
+    if (points.length < 2) continue;
+    const small = points[0] as (typeof points)[number];
+    const large = points[points.length - 1] as (typeof points)[number];
+    rows.push([workload, fmt(small.p50, 1), fmt(large.p50, 1), `${fmt(large.p50 / small.p50, 2)}×`]);
+  }
+  if (rows.length === 0) return;
+  const first = Math.min(...growthPoints.map((g) => g.n));
+  const last = Math.max(...growthPoints.map((g) => g.n));
+  print(`\n### Growth N = ${fmt(first)} → ${fmt(last)} (p50 per query, larger ÷ smaller; lower is better)\n`);
+  print(table(['workload', `p50 µs at ${fmt(first)}`, `p50 µs at ${fmt(last)}`, 'growth'], rows));
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'proto-bench-query-'));
   try {
@@ -799,6 +825,7 @@ async function main(): Promise<void> {
       if (ONLY.has('pk')) await idxPk(n, dir);
       if (ONLY.has('build')) await idxBuild(n, dir);
     }
+    printGrowth();
     if (ONLY.has('q5')) for (const n of Q5_SIZES) await query5(n, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -19,6 +19,18 @@ export interface AtomLoader {
   loadSync(pointer: AtomPointer): Atom;
   /** Returns the atom, from cache or storage; concurrent calls for one pointer share one read. */
   load(pointer: AtomPointer): Promise<Atom>;
+  /**
+   * @internal Optional: the cache entry holding the atom of `pointer`, if cached. An `AtomRef`
+   * keeps it to skip the lookup next time; its `value` becomes undefined on eviction.
+   */
+  cacheEntry?(pointer: AtomPointer): AtomCacheEntry | undefined;
+}
+
+/** @internal What `AtomLoader.cacheEntry` returns. */
+export interface AtomCacheEntry {
+  readonly value: Atom | undefined;
+  /** Set on each use, so eviction spares the entry once. */
+  hot: boolean;
 }
 
 /**
@@ -58,6 +70,9 @@ export abstract class Atom {
 
 /** A reference to a stored atom that is loaded on demand. Cheap to hold; never pins memory. */
 export class AtomRef<T extends Atom = Atom> {
+  /** The cache entry the atom was last found in (see `AtomLoader.cacheEntry`). */
+  #entry: AtomCacheEntry | undefined = undefined;
+
   constructor(
     readonly pointer: AtomPointer,
     /** @internal */ readonly loader: AtomLoader,
@@ -65,7 +80,17 @@ export class AtomRef<T extends Atom = Atom> {
 
   /** The atom, loaded synchronously (from cache or a backend with synchronous reads). */
   get(): T {
-    return this.loader.loadSync(this.pointer) as T;
+    const entry = this.#entry;
+    if (entry !== undefined) {
+      const atom = entry.value;
+      if (atom !== undefined) {
+        entry.hot = true;
+        return atom as T;
+      }
+    }
+    const atom = this.loader.loadSync(this.pointer) as T;
+    this.#entry = this.loader.cacheEntry?.(this.pointer);
+    return atom;
   }
 
   /** The atom, loaded asynchronously: works on every backend. */

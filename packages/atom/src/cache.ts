@@ -5,15 +5,20 @@
  */
 import type { AtomPointer } from './storage/backend.js';
 
-interface Entry<T> {
-  value: T;
+/**
+ * One cached value. Holders may keep the entry to skip the lookup by pointer next time: its
+ * `value` becomes undefined when the entry leaves the cache, and setting `hot` counts as a hit
+ * for eviction.
+ */
+export interface CacheEntry<T> {
+  value: T | undefined;
   size: number;
   hot: boolean;
 }
 
 /** A bounded map from pointer to value, by entry count and by total size. */
 export class BoundedCache<T> {
-  readonly #entries = new Map<AtomPointer, Entry<T>>();
+  readonly #entries = new Map<AtomPointer, CacheEntry<T>>();
   #bytes = 0;
   hits = 0;
   misses = 0;
@@ -42,6 +47,11 @@ export class BoundedCache<T> {
     return entry.value;
   }
 
+  /** The entry of `pointer`, if cached (not counted as a hit or a miss). */
+  entry(pointer: AtomPointer): CacheEntry<T> | undefined {
+    return this.#entries.get(pointer);
+  }
+
   /** Adds an entry (a no-op if present) and evicts until both bounds hold. */
   set(pointer: AtomPointer, value: T, size: number): void {
     if (this.maxEntries <= 0 || size > this.maxBytes) return;
@@ -52,6 +62,7 @@ export class BoundedCache<T> {
   }
 
   clear(): void {
+    for (const entry of this.#entries.values()) entry.value = undefined;
     this.#entries.clear();
     this.#bytes = 0;
   }
@@ -69,6 +80,7 @@ export class BoundedCache<T> {
         entries.set(pointer, entry);
       } else {
         this.#bytes -= entry.size;
+        entry.value = undefined;
       }
     }
   }

@@ -60,7 +60,12 @@ export interface SpaceStats {
   readonly atomsLoaded: number;
   readonly cachedAtoms: number;
   readonly cachedBytes: number;
+  /**
+   * Lookups by pointer that found the atom cached. A reference that already found its atom
+   * reuses the cache entry without a lookup, and that is not counted here.
+   */
   readonly cacheHits: number;
+  /** Lookups by pointer that had to load the atom. */
   readonly cacheMisses: number;
 }
 
@@ -138,6 +143,7 @@ export class ObjectSpace {
       spaceId,
       loadSync: (pointer) => this.#loadSync(pointer),
       load: (pointer) => this.#load(pointer),
+      cacheEntry: (pointer) => this.#atoms.entry(pointer),
     };
     this.#head = { pointer: null, record: new CommitRecord(0, 0, SpaceState.empty, []) };
   }
