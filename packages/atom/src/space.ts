@@ -480,7 +480,7 @@ export class ObjectSpace {
     };
     for (const level of levels) {
       if (level === undefined) continue;
-      // New segments (lazy values written for the first time): value, start, end, per atom.
+      // Segments written (encoded or copied): value, start, end, per atom.
       const segments: (LazyValue | number)[] = [];
       const segmentsUntil: number[] = [];
       const options = {
@@ -501,7 +501,8 @@ export class ObjectSpace {
         const atom = level[i] as Atom;
         const bytes = encoded[i] as Uint8Array;
         const pointer = pointers[i] as AtomPointer;
-        // Stored now: writing these values to this space again copies their bytes.
+        // Stored now: writing these values to this space again copies their bytes. Copied ones
+        // move to the new frame too, so a leaf keeps only its latest frame alive.
         for (; next < (segmentsUntil[i] as number); next += 3) {
           (segments[next] as LazyValue).bind(
             bytes,

@@ -317,6 +317,40 @@ describe('atom: codec segments', () => {
     );
   });
 
+  it('reports every segment it writes, encoded or copied in runs, with its span in the new frame', () => {
+    fc.assert(
+      fc.property(items, fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), (entries, changes) => {
+        const origin = {};
+        const spans: [LazyValue, number, number][] = [];
+        const options = {
+          ...refs,
+          origin,
+          segment: (value: LazyValue, start: number, end: number) => {
+            spans.push([value, start, end]);
+          },
+        };
+        const wrapped = entries.map(([v, wrap]) => (wrap ? LazyValue.of(v) : v));
+        const first = encodeAtom('leaf', wrapped, options);
+        for (const [value, start, end] of spans.splice(0)) value.bind(first, start, end, origin);
+        // Change some entries; the unchanged stored ones are copied from the first frame.
+        const next = wrapped.map((item, i) => (changes[i] ? LazyValue.of({ changed: i }) : item));
+        const expected = next.map((item) => (item instanceof LazyValue ? item.get() : item));
+        const second = encodeAtom('leaf', next, options);
+        const found = difference(decodeAtom(second, toRef).payload, expected);
+        if (found !== null) throw new Error(found);
+        expect(spans.length).toBe(next.filter((item) => item instanceof LazyValue).length);
+        for (const [value, start, end] of spans) {
+          expect(second[start - 5]).toBe(0x11);
+          expect(new DataView(second.buffer, second.byteOffset).getUint32(start - 4, true)).toBe(end - start);
+          const again = LazyValue.stored(second, start, end, toRef.reference, origin).get();
+          const differs = difference(again, value.get());
+          if (differs !== null) throw new Error(differs);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('lists and rewrites pointers inside segments, fixing their lengths', () => {
     fc.assert(
       fc.property(items, (entries) => {

@@ -155,6 +155,10 @@ export class Encoder {
           this.sparse(frame, array);
           continue;
         }
+        if (element instanceof LazyValue && this.segmentAt < 0 && element.storedIn(this.origin)) {
+          frame.index = this.copyRun(array, index, frame.length);
+          continue;
+        }
         frame.index = index + 1;
         this.write(element);
         continue;
@@ -251,7 +255,9 @@ export class Encoder {
     out.byte(TAG_SEGMENT);
     if (lazy.storedIn(this.origin)) {
       out.uint32(lazy.end - lazy.start);
+      const start = out.pos;
       out.copy(lazy.bytes as Uint8Array, lazy.start, lazy.end);
+      this.onSegment?.(lazy, start, out.pos);
       return;
     }
     out.ensure(4);
@@ -262,6 +268,37 @@ export class Encoder {
     this.write(lazy.get());
     // A container closes its segment when its frame is popped.
     if (this.depth === this.segmentDepth) this.closeSegment();
+  }
+
+  /**
+   * Copies the stored segments `array[from..)` that lie back to back in one frame with a single
+   * copy (tags and lengths included), reports each, and returns the index after the run.
+   */
+  private copyRun(array: readonly unknown[], from: number, length: number): number {
+    const first = array[from] as LazyValue;
+    const bytes = first.bytes as Uint8Array;
+    let end = first.end;
+    let next = from + 1;
+    while (next < length) {
+      const item = array[next];
+      if (!(item instanceof LazyValue) || item.bytes !== bytes || item.start !== end + 5) break;
+      if (!item.storedIn(this.origin)) break;
+      end = item.end;
+      next++;
+    }
+    const out = this.out;
+    // The tag and uint32 length before each value are copied with it.
+    const runStart = first.start - 5;
+    const shift = out.pos - runStart;
+    out.copy(bytes, runStart, end);
+    const report = this.onSegment;
+    if (report !== undefined) {
+      for (let i = from; i < next; i++) {
+        const item = array[i] as LazyValue;
+        report(item, item.start + shift, item.end + shift);
+      }
+    }
+    return next;
   }
 
   private closeSegment(): void {

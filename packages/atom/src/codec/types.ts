@@ -17,7 +17,7 @@ export interface EncodeOptions {
    */
   readonly origin?: unknown;
   /**
-   * Called for each `LazyValue` written as a new segment (not copied), with the span of its
+   * Called for each `LazyValue` written as a segment (encoded or copied), with the span of its
    * value in the frame that is returned; `LazyValue.bind` can then record where it is stored.
    */
   readonly segment?: (value: LazyValue, start: number, end: number) => void;
