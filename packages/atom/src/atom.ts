@@ -48,9 +48,16 @@ export interface AtomCacheEntry {
  */
 export abstract class Atom {
   /** @internal Set by the kernel once the atom is stored. */
-  [ATOM_POINTER]: AtomPointer | undefined = undefined;
+  declare [ATOM_POINTER]: AtomPointer | undefined;
   /** @internal Set by the kernel for atoms it stored or loaded. */
-  [ATOM_LOADER]: AtomLoader | undefined = undefined;
+  declare [ATOM_LOADER]: AtomLoader | undefined;
+
+  constructor() {
+    // Plain stores, not class fields: defining symbol-keyed fields costs several times more,
+    // and collections create an atom per node copied on every update.
+    this[ATOM_POINTER] = undefined;
+    this[ATOM_LOADER] = undefined;
+  }
 
   /** The name this class was registered under. */
   abstract get atomType(): string;
