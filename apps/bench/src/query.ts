@@ -806,8 +806,11 @@ function printGrowth(): void {
   if (rows.length === 0) return;
   const first = Math.min(...growthPoints.map((g) => g.n));
   const last = Math.max(...growthPoints.map((g) => g.n));
-  print(`\n### Growth N = ${fmt(first)} → ${fmt(last)} (p50 per query, larger ÷ smaller; lower is better)\n`);
-  print(table(['workload', `p50 µs at ${fmt(first)}`, `p50 µs at ${fmt(last)}`, 'growth'], rows));
+  const size = (n: number) => fmt(n, 0);
+  print(
+    `\n### Growth N = ${size(first)} → ${size(last)} (p50 per query, larger ÷ smaller; lower is better)\n`,
+  );
+  print(table(['workload', `p50 µs at ${size(first)}`, `p50 µs at ${size(last)}`, 'growth'], rows));
 }
 
 async function main(): Promise<void> {
