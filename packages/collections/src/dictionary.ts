@@ -15,7 +15,10 @@ import {
 } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
-import { type KSlot, leafValue } from './internal/keyed-node.js';
+import { KLeaf, type KSlot, leafValue } from './internal/keyed-node.js';
+
+const NO_KEYS: readonly unknown[] = Object.freeze([]);
+
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import {
   ABSENT,
@@ -248,6 +251,16 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
   /** @internal */
   _scan(range: unknown): RawScan {
     return new KScan(this._slot() as KSlot | undefined, range as KRange);
+  }
+  /**
+   * @internal The keys in order when the whole tree is one leaf, else undefined: lets
+   * `@proto/query` walk the small per-key sets of its indexes without a cursor. Records no read.
+   */
+  _leafKeys(): readonly unknown[] | undefined {
+    const root = this._slot() as KSlot | undefined;
+    if (root === undefined) return NO_KEYS;
+    const node = root instanceof AtomRef ? root.get() : root;
+    return node instanceof KLeaf ? node.keys : undefined;
   }
   /** @internal */
   override _countRange(range: unknown): number {

@@ -13,4 +13,19 @@ describe('collections: smoke', () => {
     expect([...back.keys()].length).toBe(500);
     await h.space.close();
   });
+
+  it('gives the keys of a one-leaf dictionary in order through the internal _leafKeys, and nothing for larger trees', async () => {
+    const small = Dictionary.from([
+      ['b', 2],
+      ['a', 1],
+    ]);
+    expect(small._leafKeys()).toEqual(['a', 'b']);
+    expect(Dictionary.from<string, number>([])._leafKeys()).toEqual([]);
+    const large = Dictionary.from(Array.from({ length: 500 }, (_, i) => [i, i] as const));
+    expect(large._leafKeys()).toBeUndefined();
+    const h = await openSpace();
+    const back = await roundTrip(h, 'small', small, 'reopen');
+    expect(back._leafKeys()).toEqual(['a', 'b']);
+    await h.space.close();
+  });
 });

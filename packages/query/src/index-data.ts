@@ -9,7 +9,7 @@
 import { compareKeys, Dictionary, type Key } from '@proto/collections';
 import { invalidArgument, UniqueConstraintError } from './errors.js';
 import { type Accessor, fnAccessor, pathAccessor } from './expr.js';
-import { cursorOf, type EntryCursor, type KeyRange } from './internal/dict.js';
+import { cursorOf, type EntryCursor, type KeyRange, leafKeysOf } from './internal/dict.js';
 import { registeredKeyFunction } from './key-function.js';
 import { getterOf, parsePath, type Visitor, visitorOf } from './path.js';
 import { isKey, keysEqual } from './values.js';
@@ -385,6 +385,9 @@ export class IndexCursor {
   readonly value: undefined = undefined;
   indexKey: unknown = undefined;
   #inner: EntryCursor | undefined;
+  /** The primary keys under the current index key when they fit in one leaf, and the next one. */
+  #small: readonly unknown[] | undefined;
+  #at = 0;
   readonly #outer: EntryCursor;
 
   constructor(tree: Dictionary, range: KeyRange | undefined, reverse: boolean) {
@@ -392,6 +395,14 @@ export class IndexCursor {
   }
 
   next(): boolean {
+    const small = this.#small;
+    if (small !== undefined) {
+      if (this.#at < small.length) {
+        this.key = small[this.#at++];
+        return true;
+      }
+      this.#small = undefined;
+    }
     const inner = this.#inner;
     if (inner !== undefined) {
       if (inner.next()) {
@@ -405,6 +416,14 @@ export class IndexCursor {
       const v = outer.value;
       this.indexKey = outer.key;
       if (v instanceof Dictionary) {
+        const keys = leafKeysOf(v);
+        if (keys !== undefined) {
+          if (keys.length === 0) continue;
+          this.#small = keys;
+          this.#at = 1;
+          this.key = keys[0];
+          return true;
+        }
         const c = cursorOf(v);
         if (!c.next()) continue;
         this.#inner = c;

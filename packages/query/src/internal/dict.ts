@@ -107,6 +107,34 @@ function above(range: KeyRange): ((k: unknown) => boolean) | undefined {
   return (k) => compareKeys(k, to) >= 0;
 }
 
+type LeafKeys = { _leafKeys?: () => readonly unknown[] | undefined };
+
+let leafKeysWork: boolean | undefined;
+
+/** Checks once that `_leafKeys` (not public API) gives the keys of a one-leaf dictionary in order. */
+function leafKeysWorks(): boolean {
+  try {
+    const probe = Dictionary.from([
+      [2, true],
+      [1, true],
+    ]) as unknown as LeafKeys;
+    const keys = probe._leafKeys?.();
+    const empty = (Dictionary.from([]) as unknown as LeafKeys)._leafKeys?.();
+    return keys?.length === 2 && keys[0] === 1 && keys[1] === 2 && empty?.length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The keys of `dict` in order when its tree is a single leaf (no cursor needed), else
+ * undefined (use `cursorOf`).
+ */
+export function leafKeysOf(dict: Dictionary): readonly unknown[] | undefined {
+  leafKeysWork ??= leafKeysWorks();
+  return leafKeysWork ? (dict as unknown as LeafKeys)._leafKeys?.() : undefined;
+}
+
 /** Entries of `dict` within `range` (all when undefined), in key order or reversed. */
 export function cursorOf(dict: Dictionary, range?: KeyRange, reverse = false): EntryCursor {
   rawWorks ??= rawScanWorks();
