@@ -15,7 +15,7 @@ import {
 } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
-import { KLeaf, type KSlot, leafValue } from './internal/keyed-node.js';
+import { KLeaf, type KSlot } from './internal/keyed-node.js';
 
 const NO_KEYS: readonly unknown[] = Object.freeze([]);
 
@@ -32,7 +32,7 @@ import {
   remove,
   updateString,
 } from './internal/keyed-tree.js';
-import { badPayload } from './internal/slots.js';
+import { badPayload, leafValue } from './internal/slots.js';
 import type { OpNode, Tracker } from './internal/tracking.js';
 import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
 import { type RangeOptions, toKRange } from './range.js';

@@ -132,4 +132,31 @@ describe('collections: lazy loading and eviction', () => {
     expect([...(d as Dictionary<string, unknown>).values()]).toEqual(expected);
     await h.space.close();
   });
+
+  it('decodes only the list items it reads and copies unchanged items when a list leaf is rewritten', async () => {
+    const h = await openSpace();
+    const item = (i: number) => ({ i, label: `item-${i}`, tags: [i % 3] });
+    await h.space
+      .database('app')
+      .transact((tx) => tx.set('l', List.from(Array.from({ length: 1000 }, (_, i) => item(i)))));
+    await reopen(h);
+    const { count, restore } = countStoredRecordReads();
+    try {
+      await h.space.database('app').transact((tx) => {
+        const l = tx.get<List<ReturnType<typeof item>>>('l') as List<ReturnType<typeof item>>;
+        expect(l.get(400)).toEqual(item(400));
+        tx.set('l', l.set(401, { i: -1, label: 'changed', tags: [] }));
+      });
+      expect(count()).toBe(1);
+    } finally {
+      restore();
+    }
+    await reopen(h);
+    const l = h.space.database('app').begin({ readOnly: true }).get<List<unknown>>('l') as List<unknown>;
+    const expected = Array.from({ length: 1000 }, (_, i) =>
+      i === 401 ? { i: -1, label: 'changed', tags: [] } : item(i),
+    );
+    expect([...l]).toEqual(expected);
+    await h.space.close();
+  });
 });

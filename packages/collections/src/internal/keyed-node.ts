@@ -13,7 +13,7 @@
  *   `sizes` are segments.
  */
 import { Atom, type AtomRef, LazyValue, registerAtomType } from '@proto/atom';
-import { badPayload, settleSlots } from './slots.js';
+import { badPayload, segmentValues, settleSlots } from './slots.js';
 
 export type KNode = KLeaf | KBranch;
 export type KSlot = KNode | AtomRef<KNode>;
@@ -55,38 +55,10 @@ export class KLeaf extends Atom implements KeyIndex {
     return KLeaf.typeName;
   }
   toPayload(): unknown {
-    if (this.vals !== null) segment(this.vals as unknown[]);
+    if (this.vals !== null) segmentValues(this.vals as unknown[]);
     this.storedKeys ??= LazyValue.of(this.keys);
     return [this.storedKeys, this.vals];
   }
-}
-
-/** Strings longer than this are stored as segments. */
-const SEGMENT_STRING = 64;
-
-/**
- * Wraps every array, plain object and long string among the values, in place, to be written as
- * a segment. The wrapper stands for the same value (`leafValue` unwraps it); once the leaf is
- * stored, the kernel binds it to the stored bytes, which later versions of the leaf copy.
- */
-function segment(vals: unknown[]): void {
-  for (let i = 0; i < vals.length; i++) {
-    const v = vals[i];
-    let wrap = false;
-    if (typeof v === 'object' && v !== null) {
-      const proto: unknown = Object.getPrototypeOf(v);
-      wrap = proto === Object.prototype || proto === Array.prototype || proto === null;
-    } else if (typeof v === 'string') {
-      wrap = v.length > SEGMENT_STRING;
-    }
-    if (wrap) vals[i] = LazyValue.of(v);
-  }
-}
-
-/** The value at `i` of a leaf's values, decoded if the leaf kept it encoded. */
-export function leafValue(vals: readonly unknown[], i: number): unknown {
-  const v = vals[i];
-  return v instanceof LazyValue ? v.get() : v;
 }
 
 /** A branch: the smallest key, the child and the entry count of each child. */

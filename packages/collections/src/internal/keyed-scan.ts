@@ -2,9 +2,9 @@
  * Streaming iteration over a keyed B+ tree: a cursor keeps one root-to-leaf path (never the
  * whole tree) and moves leaf to leaf, forward or in reverse, between two bounds.
  */
-import { KBranch, type KLeaf, type KNode, type KSlot, leafValue } from './keyed-node.js';
+import { KBranch, type KLeaf, type KNode, type KSlot } from './keyed-node.js';
 import { countBefore, load } from './keyed-tree.js';
-import { childOf } from './slots.js';
+import { childOf, leafValue } from './slots.js';
 
 /**
  * A range over a keyed tree. `below(k)` is true for keys before the range's start, `above(k)`

@@ -6,8 +6,8 @@
 import { AtomRef } from '@proto/atom';
 import { branchCapacity } from '../config.js';
 import { compareKeys } from '../order.js';
-import { branchOf, inheritIndex, KBranch, KLeaf, type KNode, type KSlot, leafValue } from './keyed-node.js';
-import { childOf } from './slots.js';
+import { branchOf, inheritIndex, KBranch, KLeaf, type KNode, type KSlot } from './keyed-node.js';
+import { childOf, leafValue } from './slots.js';
 
 /** Returned by lookups for a missing key (values may be `undefined`). */
 export const ABSENT: unique symbol = Symbol('absent');

@@ -2,11 +2,12 @@
  * Nodes of the counted B-tree (rope) behind `List`.
  *
  * Stored formats (codec values):
- * - leaf `proto.list.leaf`: `[items]`.
+ * - leaf `proto.list.leaf`: `[items]`; arrays, plain objects and long strings among the items are
+ *   segments (see `segmentValues`).
  * - branch `proto.list.branch`: `[children, sizes]`: `sizes[i]` items under `children[i]`.
  */
 import { Atom, type AtomRef, registerAtomType } from '@proto/atom';
-import { badPayload, settleSlots } from './slots.js';
+import { badPayload, segmentValues, settleSlots } from './slots.js';
 
 export type LNode = LLeaf | LBranch;
 export type LSlot = LNode | AtomRef<LNode>;
@@ -20,6 +21,7 @@ export class LLeaf extends Atom {
     return LLeaf.typeName;
   }
   toPayload(): unknown {
+    segmentValues(this.items as unknown[]);
     return [this.items];
   }
 }

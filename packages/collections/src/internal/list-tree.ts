@@ -5,7 +5,7 @@
 import { AtomRef } from '@proto/atom';
 import { branchCapacity } from '../config.js';
 import { LBranch, LLeaf, type LNode, type LSlot, lbranch } from './list-node.js';
-import { childOf } from './slots.js';
+import { childOf, leafValue } from './slots.js';
 
 export function lload(slot: LSlot): LNode {
   return slot instanceof AtomRef ? slot.get() : slot;
@@ -33,7 +33,7 @@ export function itemAt(root: LSlot, index: number): unknown {
     while (index >= (sizes[i] as number)) index -= sizes[i++] as number;
     node = childOf(node.kids, i);
   }
-  return node.items[index];
+  return leafValue(node.items, index);
 }
 
 /** Replaces the item at `index` (in range). */
@@ -338,7 +338,7 @@ export class LScan {
       this.key += this.reverse ? -1 : 1;
     }
     this.remaining--;
-    this.value = (this.leaf as LLeaf).items[this.i];
+    this.value = leafValue((this.leaf as LLeaf).items, this.i);
     return true;
   }
 }

@@ -4,7 +4,7 @@
  * (when the parent is encoded), so committed trees are held by the kernel's bounded cache and
  * never pinned by their parents.
  */
-import { Atom, AtomRef } from '@proto/atom';
+import { Atom, AtomRef, LazyValue } from '@proto/atom';
 import { collectionError } from '../errors.js';
 
 const ATOM_POINTER = Symbol.for('@proto/atom-pointer');
@@ -66,4 +66,33 @@ export function resolveValue(value: unknown): unknown {
 /** Throws a `corrupt` error for a payload of the wrong shape. */
 export function badPayload(type: string): never {
   return collectionError('corrupt', `a stored ${type} atom has an unexpected shape; the data is not trusted`);
+}
+
+/** Strings longer than this are stored as segments. */
+const SEGMENT_STRING = 64;
+
+/**
+ * Wraps every array, plain object and long string among a leaf's values (dictionary values,
+ * list items), in place, to be written as a segment. The wrapper stands for the same value
+ * (`leafValue` unwraps it); once the leaf is stored, the kernel binds it to the stored bytes,
+ * which later versions of the leaf copy.
+ */
+export function segmentValues(vals: unknown[]): void {
+  for (let i = 0; i < vals.length; i++) {
+    const v = vals[i];
+    let wrap = false;
+    if (typeof v === 'object' && v !== null) {
+      const proto: unknown = Object.getPrototypeOf(v);
+      wrap = proto === Object.prototype || proto === Array.prototype || proto === null;
+    } else if (typeof v === 'string') {
+      wrap = v.length > SEGMENT_STRING;
+    }
+    if (wrap) vals[i] = LazyValue.of(v);
+  }
+}
+
+/** The value at `i` of a leaf's values or items, decoded if the leaf kept it encoded. */
+export function leafValue(vals: readonly unknown[], i: number): unknown {
+  const v = vals[i];
+  return v instanceof LazyValue ? v.get() : v;
 }
