@@ -170,9 +170,7 @@ export function decodeBody(
           if (segment !== null) {
             value = segment(start, end);
           } else {
-            const inner = new Reader(reader.bytes, start, end);
-            value = decodeBody(inner, reference, null, true);
-            if (inner.pos !== end) throw corrupt('segment longer than its value', inner.pos);
+            value = decodeSegment(reader.bytes, start, end, reference);
           }
           reader.pos = end;
           break;
@@ -209,4 +207,18 @@ export function decodeBody(
       depth = top;
     }
   }
+}
+
+/** Decodes the value of the segment `bytes[start..end)`, which must hold exactly one value. */
+export function decodeSegment(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  reference: PointerHook,
+): unknown {
+  const reader = new Reader(bytes, start, end);
+  const value = decodeBody(reader, reference, null, true);
+  if (reader.pos !== end)
+    throw corrupt(`${end - reader.pos} bytes left in a segment after its value`, reader.pos);
+  return value;
 }

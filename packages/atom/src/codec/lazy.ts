@@ -7,11 +7,8 @@
  * Collection leaves wrap their values this way: loading a leaf decodes only its keys, and
  * rewriting a leaf after one change re-encodes only the changed value.
  */
-import type { AtomPointer } from '../storage/backend.js';
-import { decodeBody, type PointerHook } from './decoder.js';
-import { corrupt } from './failures.js';
+import { decodeSegment, type PointerHook } from './decoder.js';
 import { decodeFailure } from './guard.js';
-import { Reader } from './reader.js';
 
 /** Marks a value that is not decoded yet. */
 const PENDING: unique symbol = Symbol('pending');
@@ -94,31 +91,13 @@ export class LazyValue {
   }
 
   private decode(): unknown {
-    const value = decodeSegment(
-      this.bytes as Uint8Array,
-      this.start,
-      this.end,
-      this.reference as PointerHook,
-    );
+    let value: unknown;
+    try {
+      value = decodeSegment(this.bytes as Uint8Array, this.start, this.end, this.reference as PointerHook);
+    } catch (error) {
+      throw decodeFailure(error);
+    }
     this.value = value;
     return value;
-  }
-}
-
-/** Decodes the value of the segment `bytes[start..end)` eagerly; used for lazy and eager reads. */
-export function decodeSegment(
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  reference: (pointer: AtomPointer) => unknown,
-): unknown {
-  try {
-    const reader = new Reader(bytes, start, end);
-    const value = decodeBody(reader, reference, null, true);
-    if (reader.pos !== end)
-      throw corrupt(`${end - reader.pos} bytes left in a segment after its value`, reader.pos);
-    return value;
-  } catch (error) {
-    throw decodeFailure(error);
   }
 }
