@@ -48,16 +48,9 @@ export interface AtomCacheEntry {
  */
 export abstract class Atom {
   /** @internal Set by the kernel once the atom is stored. */
-  declare [ATOM_POINTER]: AtomPointer | undefined;
+  [ATOM_POINTER]: AtomPointer | undefined = undefined;
   /** @internal Set by the kernel for atoms it stored or loaded. */
-  declare [ATOM_LOADER]: AtomLoader | undefined;
-
-  constructor() {
-    // Plain stores, not class fields: defining symbol-keyed fields costs several times more,
-    // and collections create an atom per node copied on every update.
-    this[ATOM_POINTER] = undefined;
-    this[ATOM_LOADER] = undefined;
-  }
+  [ATOM_LOADER]: AtomLoader | undefined = undefined;
 
   /** The name this class was registered under. */
   abstract get atomType(): string;

@@ -33,23 +33,18 @@ export interface KeyIndex {
 /** A leaf: sorted keys and, unless the tree is key-only, their values. */
 export class KLeaf extends Atom implements KeyIndex {
   static readonly typeName = 'proto.coll.leaf';
-  // Fields are assigned in the constructor rather than declared with initializers: plain stores
-  // are cheaper than class-field definitions, and a node is created per node copied on update.
-  declare fp: readonly number[] | null | undefined;
-  declare prefix: string;
+  fp: readonly number[] | null | undefined = undefined;
+  prefix = '';
   /**
    * `keys` as a segment: once stored, leaves that share the keys array (value updates) copy
    * its bytes instead of encoding every key again.
    */
-  declare storedKeys: LazyValue | undefined;
+  storedKeys: LazyValue | undefined = undefined;
   constructor(
     readonly keys: readonly unknown[],
     readonly vals: readonly unknown[] | null,
   ) {
     super();
-    this.fp = undefined;
-    this.prefix = '';
-    this.storedKeys = undefined;
   }
   get atomType(): string {
     return KLeaf.typeName;
@@ -64,11 +59,11 @@ export class KLeaf extends Atom implements KeyIndex {
 /** A branch: the smallest key, the child and the entry count of each child. */
 export class KBranch extends Atom implements KeyIndex {
   static readonly typeName = 'proto.coll.branch';
-  declare fp: readonly number[] | null | undefined;
-  declare prefix: string;
+  fp: readonly number[] | null | undefined = undefined;
+  prefix = '';
   /** `keys` and `sizes` as segments, copied as bytes while they do not change (see `KLeaf`). */
-  declare storedKeys: LazyValue | undefined;
-  declare storedSizes: LazyValue | undefined;
+  storedKeys: LazyValue | undefined = undefined;
+  storedSizes: LazyValue | undefined = undefined;
   constructor(
     readonly keys: readonly unknown[],
     readonly kids: KSlot[],
@@ -77,10 +72,6 @@ export class KBranch extends Atom implements KeyIndex {
     readonly count: number,
   ) {
     super();
-    this.fp = undefined;
-    this.prefix = '';
-    this.storedKeys = undefined;
-    this.storedSizes = undefined;
   }
   get atomType(): string {
     return KBranch.typeName;
