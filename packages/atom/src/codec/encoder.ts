@@ -30,7 +30,7 @@ import { ByteWriter } from './writer.js';
 /** The reference hook of `EncodeOptions`. */
 export type ReferenceHook = (value: object) => AtomPointer | undefined;
 
-/** The segment hook of `EncodeOptions`: a new segment's value and its span in the frame. */
+/** The segment hook of `EncodeOptions`: a segment's value and the span it got in the frame. */
 export type SegmentReport = (value: LazyValue, start: number, end: number) => void;
 
 /** One array or object being written. */
