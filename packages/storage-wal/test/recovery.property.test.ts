@@ -61,8 +61,18 @@ describe('storage-wal: recovery (property)', () => {
           copyFileSync(join(dir, name), join(damaged, name));
         writeFileSync(join(damaged, newest), Buffer.concat([bytes.subarray(0, cut), garbage]));
 
-        // The newest state whose view of the newest segment ends at or before the cut.
-        const expected = [...states].reverse().find((state) => (state.files.get(newest) ?? 0) <= cut);
+        // The damage starts where the damaged file first differs from the original: garbage that
+        // happens to repeat the bytes it replaced re-completes them (issue 9, finding 7: one
+        // garbage byte equal to the byte cut off left the file whole). The expected state is the
+        // newest whose view of the newest segment ends at or before that point.
+        let intact = cut;
+        while (
+          intact - cut < garbage.length &&
+          intact < bytes.length &&
+          garbage[intact - cut] === bytes[intact]
+        )
+          intact++;
+        const expected = [...states].reverse().find((state) => (state.files.get(newest) ?? 0) <= intact);
         const reopened = await openWalBackend({ path: damaged, fs: noSyncFs, segmentBytes });
         try {
           expect(await reopened.readRoot()).toBe(expected?.root ?? null);
@@ -73,7 +83,20 @@ describe('storage-wal: recovery (property)', () => {
           await reopened.close();
         }
       }),
-      { numRuns: 60 },
+      {
+        numRuns: 60,
+        // The counterexample CI met (seed 423557286): the garbage byte repeats the byte cut off.
+        examples: [
+          [
+            {
+              commits: [[]],
+              cutFraction: 0.9903846153846154,
+              garbage: new Uint8Array([69]),
+              segmentBytes: 1024,
+            },
+          ],
+        ],
+      },
     );
   });
 });
