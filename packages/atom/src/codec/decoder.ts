@@ -2,6 +2,7 @@
  * The value decoder: rebuilds a value from a frame body with an explicit stack, validating
  * structure as it goes (tags, counts against remaining bytes, nesting depth).
  */
+import { sparseArray } from '../arrays.js';
 import type { AtomPointer } from '../storage/backend.js';
 import { corrupt } from './failures.js';
 import { Reader } from './reader.js';
@@ -39,6 +40,21 @@ export type PointerHook = (pointer: AtomPointer) => unknown;
 type Container = unknown[] | Record<string, unknown>;
 
 /**
+ * The key slot of an array frame that switched to sparse construction (see `SPARSE_HOLES`):
+ * its items are assigned by index instead of pushed.
+ */
+const SPARSE = 1;
+
+/**
+ * Holes an array may take in its fast form. V8 backs a holey array of up to 1024 slots with
+ * storage for every slot (and resizing `length` allocates up to ~32M slots), so a few bytes
+ * declaring a run of holes could make the decoder allocate without bound. Past this many holes
+ * the array is rebuilt in V8's dictionary form, whose memory follows the elements present:
+ * decoding costs memory in proportion to the input, whatever length it declares.
+ */
+const SPARSE_HOLES = 16;
+
+/**
  * Called for a segment at `[start, end)` of the reader's bytes when segments are kept encoded;
  * returns what stands for the value (a `LazyValue`).
  */
@@ -54,14 +70,17 @@ export function decodeBody(
   segment: SegmentHook | null,
   inSegment = false,
 ): unknown {
-  // The stack, as parallel arrays: the container, the items it still expects, and for
-  // objects the key whose value is being read (null for arrays).
+  // The stack, as parallel arrays: the container, the items it still expects, for objects the
+  // key whose value is being read (null for arrays, SPARSE for sparse ones), and for arrays
+  // the declared length and the holes taken so far.
   const containers: Container[] = [];
   const remaining: number[] = [];
-  const keys: (string | null)[] = [];
+  const keys: (string | null | typeof SPARSE)[] = [];
+  const lengths: number[] = [];
+  const holes: number[] = [];
   let depth = 0;
   for (;;) {
-    if (depth > 0 && keys[depth - 1] !== null) keys[depth - 1] = reader.key();
+    if (depth > 0 && typeof keys[depth - 1] === 'string') keys[depth - 1] = reader.key();
     const at = reader.pos;
     const tag = reader.byte();
     let value: unknown;
@@ -117,6 +136,8 @@ export function decodeBody(
           containers[depth] = [];
           remaining[depth] = length;
           keys[depth] = null;
+          lengths[depth] = length;
+          holes[depth] = 0;
           depth++;
           continue;
         }
@@ -138,11 +159,20 @@ export function decodeBody(
         case TAG_HOLES: {
           const count = reader.varint();
           const top = depth - 1;
-          if (top < 0 || keys[top] !== null) throw corrupt('holes outside an array', at);
+          if (top < 0 || typeof keys[top] === 'string') throw corrupt('holes outside an array', at);
           const left = remaining[top]!;
           if (count === 0 || count > left) throw corrupt(`run of ${count} holes`, at);
-          const array = containers[top] as unknown[];
-          array.length += count;
+          let array = containers[top] as unknown[];
+          const taken = holes[top]! + count;
+          holes[top] = taken;
+          if (keys[top] === null && taken > SPARSE_HOLES) {
+            // Rebuild in the sparse form, keeping the holes taken so far.
+            const sparse = sparseArray(lengths[top]!);
+            for (let i = 0; i < array.length; i++) if (i in array) sparse[i] = array[i];
+            containers[top] = array = sparse;
+            keys[top] = SPARSE;
+          }
+          if (keys[top] === null) array.length += count;
           if (count < left) {
             remaining[top] = left - count;
             continue;
@@ -184,9 +214,11 @@ export function decodeBody(
       if (depth === 0) return value;
       const top = depth - 1;
       const container = containers[top]!;
-      const key = keys[top] as string | null;
+      const key = keys[top]!;
       if (key === null) {
         (container as unknown[]).push(value);
+      } else if (key === SPARSE) {
+        (container as unknown[])[lengths[top]! - remaining[top]!] = value;
       } else if (key === '__proto__') {
         // Assignment would replace the prototype; an own data property is what was stored.
         Object.defineProperty(container, key, {

@@ -4,7 +4,7 @@
  */
 import { Buffer, isUtf8 } from 'node:buffer';
 import { corrupt } from './failures.js';
-import { MAX_POINTER_LENGTH } from './tags.js';
+import { MAX_BIGINT_BYTES, MAX_POINTER_LENGTH } from './tags.js';
 import type { FastBuffer } from './writer.js';
 
 /** The largest valid Date time value, in ms either side of the epoch. */
@@ -161,6 +161,12 @@ export class Reader {
   magnitude(negative: boolean): number {
     const at = this.pos;
     const size = this.varint();
+    // Checked by the scanner too, so that a frame atomReferences accepts also decodes.
+    if (size > MAX_BIGINT_BYTES)
+      throw corrupt(
+        `bigint of ${size} bytes, above the ${MAX_BIGINT_BYTES} a JavaScript bigint can hold`,
+        at,
+      );
     this.need(size);
     const start = this.pos;
     if (size === 0 ? negative : this.bytes[start] === 0) throw corrupt('bigint not in canonical form', at);

@@ -61,5 +61,7 @@ export const TAG_SMALL_INT = 0x80;
 export const MAX_DEPTH = 100_000;
 /** The largest `length` a JavaScript array can have. */
 export const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
+/** The largest bigint magnitude V8 can build, in bytes (2^30 bits). */
+export const MAX_BIGINT_BYTES = 2 ** 27;
 /** Pointers are non-empty strings of at most this many UTF-16 code units. */
 export const MAX_POINTER_LENGTH = 255;
