@@ -1,3 +1,6 @@
 import { protoProject } from '../../tooling/vitest/preset.ts';
 
-export default protoProject('smoke', { testTimeout: 180_000 });
+const project = protoProject('smoke', { testTimeout: 180_000 });
+
+// Every test file checks the same tarballs: built and packed once, before any file runs.
+export default { ...project, test: { ...project.test, globalSetup: ['./test/setup/pack.ts'] } };

@@ -75,6 +75,7 @@ for (const { dir, group, pkg } of workspaces) {
       }
     }
   }
+  if (group === 'packages') checkPublishedManifest(where, dir, pkg);
   for (const file of sourceFiles(dir)) {
     const text = readFileSync(file, 'utf8');
     const rel = relative(root, file);
@@ -106,6 +107,41 @@ for (const { dir, group, pkg } of workspaces) {
       const key = `.${sub ?? ''}`;
       if (!(key in exportsMap) || exportsMap[key] === null || key.startsWith('./internal')) {
         problems.push(`${rel}: imports '${spec}', which ${dep} does not export (internals are closed)`);
+      }
+    }
+  }
+}
+
+/**
+ * What a published manifest must say about its modules. A module that registers atom types at
+ * load (a top-level `registerAtomType(` call) must be listed in `sideEffects`, as built and as
+ * source, and so must the package entry, or a bundler drops it and a program cannot read the
+ * type back.
+ */
+function checkPublishedManifest(where, dir, pkg) {
+  const srcDir = join(dir, 'src');
+  const registering = [...sourceFiles(srcDir)]
+    .filter((file) => /^registerAtomType\(/m.test(readFileSync(file, 'utf8')))
+    .map((file) => relative(srcDir, file).replace(/\.ts$/, ''));
+  const declared = Array.isArray(pkg.sideEffects) ? pkg.sideEffects : [];
+  if (registering.length === 0 && pkg.sideEffects !== false) {
+    problems.push(`${where}: ${pkg.name} registers no atom type at load; declare "sideEffects": false`);
+  }
+  for (const module of registering) {
+    for (const path of [`./dist/${module}.js`, `./src/${module}.ts`]) {
+      if (!declared.includes(path)) {
+        problems.push(
+          `${where}: src/${module}.ts registers atom types at load; list "${path}" in "sideEffects"`,
+        );
+      }
+    }
+  }
+  if (registering.length > 0) {
+    for (const path of ['./dist/index.js', './src/index.ts']) {
+      if (!declared.includes(path)) {
+        problems.push(
+          `${where}: its entry reaches modules that register atom types; list "${path}" in "sideEffects"`,
+        );
       }
     }
   }
