@@ -7,13 +7,24 @@ import { tooLarge } from './failures.js';
 import { TAG_BIGINT_NEG, TAG_BIGINT_POS, TAG_FLOAT, TAG_NINT, TAG_SMALL_INT, TAG_UINT } from './tags.js';
 
 /**
+ * Node's `Buffer` where the program reading these types has Node's types, plain `Uint8Array`
+ * where it has not. The codec's buffers are internal, but their type reaches the published
+ * `.d.ts` files through the decoder's; importing it from Node's buffer module there would make
+ * every consumer install `@types/node`. Inside this package, built with Node's types, it is
+ * exactly `Buffer`.
+ */
+type NodeBuffer = typeof globalThis extends { Buffer: { allocUnsafeSlow(size: number): infer B } }
+  ? B
+  : Uint8Array;
+
+/**
  * Node's fast string paths. `utf8Write`/`utf8Slice` are the methods `buffer.write` and
  * `buffer.toString` dispatch to; calling them directly skips the argument juggling.
  */
-export interface FastBuffer extends Buffer {
+export type FastBuffer = NodeBuffer & {
   utf8Write(value: string, offset: number, length: number): number;
   utf8Slice(start: number, end: number): string;
-}
+};
 
 interface WellFormedString {
   isWellFormed(): boolean;
