@@ -61,13 +61,17 @@ export function parseMarkdown(page: string, markdown: string): MarkdownPage {
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i] as string;
     if (/^<!--\s*fragment\b/.test(text.trim())) markerLines.push(i + 1);
-    const open = /^(`{3,})\s*([\w-]*)/.exec(text);
+    // A fence may be indented (inside a list item); its lines lose that indentation.
+    const open = /^( *)(`{3,})\s*([\w-]*)/.exec(text);
     if (open === null) continue;
-    const fence = open[1] as string;
-    const language = (open[2] as string).toLowerCase();
+    const indent = (open[1] as string).length;
+    const fence = open[2] as string;
+    const language = (open[3] as string).toLowerCase();
     const start = i;
     const body: string[] = [];
-    for (i++; i < lines.length && !(lines[i] as string).startsWith(fence); i++) body.push(lines[i] as string);
+    for (i++; i < lines.length && !(lines[i] as string).trimStart().startsWith(fence); i++) {
+      body.push((lines[i] as string).replace(new RegExp(`^ {0,${indent}}`), ''));
+    }
     const marker = markerBefore(lines, start);
     if (marker !== undefined && TYPESCRIPT.has(language)) usedMarkers.add(marker.line);
     const firstLine = PATH_COMMENT.exec(body[0] ?? '');
@@ -146,8 +150,9 @@ export function links(markdown: string): MarkdownLink[] {
   const found: MarkdownLink[] = [];
   let inFence = false;
   markdown.split('\n').forEach((text, index) => {
-    if (/^`{3,}/.test(text)) inFence = !inFence;
-    if (inFence || /^`{3,}/.test(text)) return;
+    const isFence = /^ *`{3,}/.test(text);
+    if (isFence) inFence = !inFence;
+    if (inFence || isFence) return;
     const prose = text.replace(/`[^`]*`/g, '');
     const patterns = [
       /\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g,
