@@ -116,7 +116,8 @@ for (const { dir, group, pkg } of workspaces) {
  * What a published manifest must say about its modules. A module that registers atom types at
  * load (a top-level `registerAtomType(` call) must be listed in `sideEffects`, as built and as
  * source, and so must the package entry, or a bundler drops it and a program cannot read the
- * type back.
+ * type back. The published `exports` (`publishConfig.exports`) are the workspace's without the
+ * `@proto/source` condition, which only the workspace's tests and tools use.
  */
 function checkPublishedManifest(where, dir, pkg) {
   const srcDir = join(dir, 'src');
@@ -145,6 +146,22 @@ function checkPublishedManifest(where, dir, pkg) {
       }
     }
   }
+  const expected = JSON.stringify(withoutSourceCondition(pkg.exports ?? {}));
+  if (JSON.stringify(pkg.publishConfig?.exports) !== expected) {
+    problems.push(
+      `${where}: "publishConfig.exports" must be "exports" without the @proto/source condition: ${expected}`,
+    );
+  }
+}
+
+function withoutSourceCondition(exportsMap) {
+  return Object.fromEntries(
+    Object.entries(exportsMap).map(([key, target]) => {
+      if (target === null || typeof target !== 'object') return [key, target];
+      const { '@proto/source': _source, ...published } = target;
+      return [key, published];
+    }),
+  );
 }
 
 function isSharedTooling(target) {
