@@ -33,7 +33,9 @@ export class Database {
   begin(options: BeginOptions = {}): Transaction {
     const snapshot = this.space.snapshot(options.asOf);
     const readOnly = options.readOnly === true || options.asOf !== undefined;
-    return new Transaction(this.space, this.name, snapshot, readOnly);
+    const tx = new Transaction(this.space, this.name, snapshot, readOnly);
+    this.space.track(tx);
+    return tx;
   }
 
   /**

@@ -4,6 +4,8 @@
  * conflict-free concurrency, group commit and time travel, over the storage contract in
  * `@proto/atom/storage`.
  */
+
+export { forEachElement } from './arrays.js';
 export {
   Atom,
   type AtomDecoder,

@@ -6,6 +6,8 @@
  * commit came first, rebasing each transaction), the new atoms are written once, and one
  * compare-and-set of the root (the backend's durability barrier) acknowledges the whole group.
  */
+
+import { forEachElement } from './arrays.js';
 import {
   ATOM_LOADER,
   ATOM_POINTER,
@@ -121,6 +123,12 @@ export class ObjectSpace {
   #resync = false;
   #flushing: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  /**
+   * Transactions begun on this space, held weakly: while one is active, `reclaim` keeps what its
+   * snapshot reaches. An entry goes when its transaction is garbage-collected.
+   */
+  readonly #readers = new Set<WeakRef<Transaction>>();
+  readonly #collected = new FinalizationRegistry<WeakRef<Transaction>>((ref) => this.#readers.delete(ref));
   #stats = {
     commits: 0,
     conflicts: 0,
@@ -232,8 +240,14 @@ export class ObjectSpace {
     if (head.record.sequence >= this.#head.record.sequence) this.#head = head;
   }
 
-  /** Frees storage no longer reachable (current state and kept history stay). Needs `capabilities.reclaim`. */
-  async reclaim(options?: ReclaimOptions): Promise<ReclaimReport> {
+  /**
+   * Frees storage no longer reachable. The current state, the kept history and the snapshot of
+   * every active transaction of this space stay (a read-only transaction is active until
+   * `commit()` or `abort()`, or until nothing refers to it any more), so an open snapshot never
+   * meets a freed atom. Snapshots held by other processes on a shared backend are not known
+   * here and are not kept. Needs `capabilities.reclaim`.
+   */
+  async reclaim(options?: Omit<ReclaimOptions, 'keep'>): Promise<ReclaimReport> {
     this.#checkOpen('reclaim');
     const reclaim = this.#backend.reclaim;
     if (reclaim === undefined) {
@@ -244,7 +258,24 @@ export class ObjectSpace {
       });
     }
     await this.#flushing;
-    return reclaim(options);
+    const keep = new Set<AtomPointer>();
+    for (const ref of this.#readers) {
+      const tx = ref.deref();
+      if (tx === undefined || !tx.active) {
+        this.#readers.delete(ref);
+        continue;
+      }
+      const pointer = tx.snapshot.state[ATOM_POINTER];
+      if (pointer !== undefined) keep.add(pointer);
+    }
+    return reclaim({ ...options, keep: [...keep] });
+  }
+
+  /** @internal Registers a transaction whose snapshot `reclaim` keeps while it is active. */
+  track(tx: Transaction): void {
+    const ref = new WeakRef(tx);
+    this.#readers.add(ref);
+    this.#collected.register(tx, ref);
   }
 
   /** Waits for commits in flight, then closes the backend. Idempotent. */
@@ -280,7 +311,15 @@ export class ObjectSpace {
 
   /** @internal Queues a transaction for the next group commit. */
   commit(tx: Transaction): Promise<CommitInfo> {
-    if (this.#closing !== undefined) return Promise.reject(closed('commit'));
+    if (this.#closing !== undefined) {
+      return Promise.reject(
+        new TransactionError({
+          layer: 'atom',
+          reason: 'closed',
+          message: `the object space was closed while this transaction on database '${tx.database}' was running, so its writes were not committed; open the space again and run the transaction again (close() waits only for commits already queued)`,
+        }),
+      );
+    }
     return new Promise<CommitInfo>((resolve, reject) => {
       this.#queue.push({ tx, resolve, reject, attempts: 0 });
       this.#kick();
@@ -613,21 +652,32 @@ export class ObjectSpace {
   }
 }
 
-/** Finds the atoms and references inside a payload value. */
 /**
  * The atoms and references a payload holds. A `LazyValue` stored in `origin` is skipped: its
- * bytes are copied as they are and refer only to atoms already stored there.
+ * bytes are copied as they are and refer only to atoms already stored there. Each object is
+ * visited once (a cycle is left for the encoder to reject with its path), and arrays by the
+ * elements they hold, so a sparse array costs what it stores.
  */
 function collectAtoms(payload: unknown, origin: AtomLoader): (Atom | AtomRef)[] {
   const found: (Atom | AtomRef)[] = [];
   const stack: unknown[] = [payload];
+  const push = (item: unknown) => {
+    stack.push(item);
+  };
+  let seen: Set<object> | undefined;
   while (stack.length > 0) {
     const value = stack.pop();
     if (typeof value !== 'object' || value === null) continue;
-    if (value instanceof Atom || value instanceof AtomRef) found.push(value);
-    else if (value instanceof LazyValue) {
+    if (value instanceof Atom || value instanceof AtomRef) {
+      found.push(value);
+      continue;
+    }
+    seen ??= new Set();
+    if (seen.has(value)) continue;
+    seen.add(value);
+    if (value instanceof LazyValue) {
       if (!value.storedIn(origin)) stack.push(value.get());
-    } else if (Array.isArray(value)) for (const item of value) stack.push(item);
+    } else if (Array.isArray(value)) forEachElement(value, push);
     else if (!(value instanceof Date) && !(value instanceof Uint8Array))
       for (const item of Object.values(value)) stack.push(item);
   }

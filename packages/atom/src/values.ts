@@ -2,6 +2,7 @@
  * Structural equality over stored values: what the kernel and collections use to decide
  * whether a value read by a transaction is still the same in a newer version.
  */
+import { copyArray, forEachElement, presentIndices } from './arrays.js';
 import { Atom, AtomRef, sameAtom } from './atom.js';
 
 /**
@@ -26,7 +27,8 @@ export function valuesEqual(a: unknown, b: unknown): boolean {
     for (let i = 0; i < a.length; i++) {
       const inA = i in a;
       if (inA !== i in b) return false;
-      if (inA && !valuesEqual(a[i], b[i])) return false;
+      if (!inA) return sameElements(a, b, i);
+      if (!valuesEqual(a[i], b[i])) return false;
     }
     return true;
   }
@@ -54,15 +56,13 @@ export function resolveRefs<T>(value: T): T {
   if (value instanceof Atom || value instanceof Date || value instanceof Uint8Array) return value;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      if (!(i in value)) continue;
-      const item = value[i];
+    forEachElement(value as unknown[], (item, i) => {
       const resolved = resolveRefs(item);
       if (resolved !== item) {
-        out ??= value.slice();
+        out ??= copyArray(value as unknown[]);
         out[i] = resolved;
       }
-    }
+    });
     return (out ?? value) as T;
   }
   let out: Record<string, unknown> | undefined;
@@ -80,6 +80,18 @@ export function resolveRefs<T>(value: T): T {
     }
   }
   return (out ?? value) as T;
+}
+
+/** Compares the elements of two arrays of one length from `from`, where both have a hole. */
+function sameElements(a: readonly unknown[], b: readonly unknown[], from: number): boolean {
+  const inA = presentIndices(a, from);
+  const inB = presentIndices(b, from);
+  if (inA.length !== inB.length) return false;
+  for (let k = 0; k < inA.length; k++) {
+    const index = inA[k] as number;
+    if (index !== inB[k] || !valuesEqual(a[index], b[index])) return false;
+  }
+  return true;
 }
 
 function copyObject(source: Record<string, unknown>): Record<string, unknown> {

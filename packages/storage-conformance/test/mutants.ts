@@ -196,6 +196,16 @@ export const mutants: readonly { readonly key: string; readonly bug: string; rea
       }),
     },
     {
+      key: 'reclaim.keeps-what-keep-reaches',
+      bug: 'reclaim ignores options.keep',
+      breakage: (inner) => ({
+        reclaim: (options) =>
+          (inner.reclaim as NonNullable<StorageBackend['reclaim']>)(
+            options?.onProgress === undefined ? {} : { onProgress: options.onProgress },
+          ),
+      }),
+    },
+    {
       key: 'reclaim.reports-progress',
       bug: 'reclaim reports done before scanning',
       breakage: (inner) => ({

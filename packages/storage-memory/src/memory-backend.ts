@@ -204,7 +204,16 @@ export class MemoryBackend implements StorageBackend {
       const state = this.#state;
       const report = options.onProgress ?? (() => {});
       const bytesBefore = state.byteLength;
-      const live = this.#trace(report);
+      const keep = options.keep ?? [];
+      for (const pointer of keep) {
+        if (!state.atoms.has(pointer))
+          throw storageError(
+            'not-found',
+            `reclaim: atom ${JSON.stringify(pointer)} to keep does not exist; nothing was deleted`,
+            { pointer },
+          );
+      }
+      const live = this.#trace(report, keep);
       const garbage: AtomPointer[] = [];
       for (const pointer of state.atoms.keys()) if (!live.has(pointer)) garbage.push(pointer);
       report({ phase: 'cleanup', done: 0, total: garbage.length });
@@ -230,11 +239,11 @@ export class MemoryBackend implements StorageBackend {
     return this.#closing;
   }
 
-  /** The set of pointers reachable from the root. */
-  #trace(report: NonNullable<ReclaimOptions['onProgress']>): Set<AtomPointer> {
+  /** The set of pointers reachable from the root and from `keep`. */
+  #trace(report: NonNullable<ReclaimOptions['onProgress']>, keep: readonly AtomPointer[]): Set<AtomPointer> {
     const { atoms, root } = this.#state;
     const live = new Set<AtomPointer>();
-    const pending: AtomPointer[] = root === null ? [] : [root];
+    const pending: AtomPointer[] = root === null ? [...keep] : [root, ...keep];
     report({ phase: 'scan', done: 0 });
     while (pending.length > 0) {
       const pointer = pending.pop() as AtomPointer;

@@ -111,7 +111,7 @@ export async function runReclaim(
     const bytesBefore = bytesOf(store, file);
     store.db.exec('CREATE TEMP TABLE IF NOT EXISTS proto_reclaim_live (id INTEGER PRIMARY KEY)');
     try {
-      const liveAtoms = await markAndSweep(store, report);
+      const liveAtoms = await markAndSweep(store, options.keep ?? [], report);
       const autoVacuum = store.db.prepare('PRAGMA auto_vacuum').get() as { auto_vacuum: number };
       if (Number(autoVacuum.auto_vacuum) === 2) store.db.exec('PRAGMA incremental_vacuum');
       if (file !== undefined) store.db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get();
@@ -126,7 +126,21 @@ export async function runReclaim(
   }
 }
 
-async function markAndSweep(store: AtomStore, report: (progress: ReclaimProgress) => void): Promise<number> {
+async function markAndSweep(
+  store: AtomStore,
+  keep: readonly AtomPointer[],
+  report: (progress: ReclaimProgress) => void,
+): Promise<number> {
+  for (const pointer of keep) {
+    const id = idOf(pointer);
+    if (id === undefined || store.read(id, pointer) === undefined) {
+      throw storageError(
+        'not-found',
+        `atom ${pointer} to keep does not exist in ${store.where}; reclaim stopped without deleting anything`,
+        { details: { pointer } },
+      );
+    }
+  }
   const insertLive = store.db.prepare('INSERT OR IGNORE INTO temp.proto_reclaim_live (id) VALUES (?)');
   for (let attempt = 1; ; attempt += 1) {
     store.db.exec('DELETE FROM temp.proto_reclaim_live');
@@ -141,6 +155,7 @@ async function markAndSweep(store: AtomStore, report: (progress: ReclaimProgress
     };
     const marker = new Marker(store, insertLive, missing);
     marker.push(start.root);
+    for (const pointer of keep) marker.push(pointer);
     report({ phase: 'scan', done: 0 });
     try {
       while (!marker.step(SCAN_CHUNK)) {

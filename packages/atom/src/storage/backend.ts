@@ -58,6 +58,12 @@ export interface ReclaimProgress {
 
 export interface ReclaimOptions {
   readonly onProgress?: (progress: ReclaimProgress) => void;
+  /**
+   * Atoms to keep besides what the current root reaches, with everything they reach: the
+   * kernel passes the snapshots its open transactions still read, so that reclaim never frees
+   * what an open snapshot reaches. Each must exist (else `not-found`, and nothing is deleted).
+   */
+  readonly keep?: readonly AtomPointer[];
 }
 
 export interface ReclaimReport {
@@ -103,8 +109,8 @@ export interface StorageBackend {
   compareAndSetRoot(expected: AtomPointer | null, next: AtomPointer): Promise<boolean>;
 
   /**
-   * Frees space held by atoms unreachable from the current root, while the backend stays open
-   * and pointers stay valid. Present exactly when `capabilities.reclaim` is true. A backend
+   * Frees space held by atoms unreachable from the current root and from `options.keep`,
+   * while the backend stays open and pointers stay valid. Present exactly when `capabilities.reclaim` is true. A backend
    * traces what is live with `atomReferences` from `@proto/atom/codec`. Safe to crash at any
    * point: afterwards the location opens with the same root and contents. (A backend whose
    * pointers move when data is copied offers an offline compaction function of its own instead,

@@ -53,6 +53,7 @@ export function isGuarded(backend: StorageBackend): boolean {
  * Wrapping an already guarded backend returns it unchanged.
  */
 export function guardBackend(backend: StorageBackend): StorageBackend {
+  checkShape(backend);
   if (isGuarded(backend)) return backend;
   let closing: Promise<void> | undefined;
   const inFlight = new Set<Promise<unknown>>();
@@ -160,10 +161,56 @@ export function guardBackend(backend: StorageBackend): StorageBackend {
     }
     const reclaim = backend.reclaim.bind(backend);
     guarded.reclaim = (options?: ReclaimOptions): Promise<ReclaimReport> =>
-      run('reclaim', () => reclaim(options));
+      run('reclaim', async () => {
+        const keep = options?.keep;
+        if (keep !== undefined) {
+          if (!Array.isArray(keep)) throw invalid('reclaim keep must be an array of pointers');
+          for (const pointer of keep) checkPointer(backend, pointer);
+        }
+        return reclaim(options);
+      });
   }
   Object.defineProperty(guarded, GUARDED, { value: true });
   return guarded;
+}
+
+const PRIMITIVES = ['writeAtoms', 'readAtom', 'readRoot', 'compareAndSetRoot', 'close'] as const;
+const BOOLEAN_CAPABILITIES = ['durable', 'persistent', 'syncReads', 'multiProcess', 'reclaim'] as const;
+
+/**
+ * Throws `invalid-argument` unless `backend` has the shape of the contract: a name, the
+ * capabilities record and every required primitive. (Without this check a wrong argument, such
+ * as a forgotten `await` on the backend's open function, fails later as an `io` error.)
+ */
+function checkShape(backend: unknown): asserts backend is StorageBackend {
+  const what =
+    backend === null
+      ? 'null'
+      : Array.isArray(backend)
+        ? 'an array'
+        : typeof backend === 'object'
+          ? ''
+          : typeof backend;
+  if (what !== '')
+    throw invalid(`expected a storage backend, got ${what}; pass the backend an open function resolved`);
+  const candidate = backend as Record<string, unknown>;
+  if (typeof candidate.then === 'function')
+    throw invalid("expected a storage backend, got a promise; await the backend's open function first");
+  const missing: string[] = PRIMITIVES.filter((name) => typeof candidate[name] !== 'function');
+  if (typeof candidate.name !== 'string') missing.unshift('name');
+  const capabilities = candidate.capabilities as Record<string, unknown> | null | undefined;
+  if (typeof capabilities !== 'object' || capabilities === null) missing.push('capabilities');
+  else {
+    for (const name of BOOLEAN_CAPABILITIES)
+      if (typeof capabilities[name] !== 'boolean') missing.push(`capabilities.${name}`);
+    const max = capabilities.maxAtomBytes;
+    if (typeof max !== 'number' || !(max > 0)) missing.push('capabilities.maxAtomBytes');
+  }
+  if (missing.length > 0) {
+    throw invalid(
+      `expected a storage backend, got an object without ${missing.join(', ')}; a backend implements the contract in @proto/atom/storage`,
+    );
+  }
 }
 
 function invalid(message: string): StorageError {

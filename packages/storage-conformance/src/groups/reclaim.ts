@@ -117,6 +117,27 @@ export const reclaim: ScenarioGroup = {
       },
     },
     {
+      key: 'reclaim.keeps-what-keep-reaches',
+      title:
+        'reclaim keeps the atoms options.keep reaches (the snapshots open transactions read) besides the live graph',
+      requires: { reclaim: true },
+      async run({ backend }) {
+        const old = await writeGeneration(backend, 'old');
+        assert.isTrue(await backend.compareAndSetRoot(null, old.root), 'commit the old generation');
+        const current = await writeGeneration(backend, 'new');
+        assert.isTrue(await backend.compareAndSetRoot(old.root, current.root), 'commit the new generation');
+        await writeGarbage(backend, []);
+        const report = await reclaimOf(backend)({ keep: [old.root] });
+        const kept = new Map([...current.reachable, ...old.reachable]);
+        await expectStored(backend, kept, 'atom reachable from the root or from keep');
+        assert.strictEqual(report.liveAtoms, kept.size, 'report.liveAtoms counts what keep reaches');
+        // Once nothing keeps the old generation, the next reclaim frees it.
+        const again = await reclaimOf(backend)();
+        assert.strictEqual(again.liveAtoms, current.reachable.size, 'report.liveAtoms without keep');
+        await expectStored(backend, current.reachable, 'live atom after the second reclaim');
+      },
+    },
+    {
       key: 'reclaim.reports-progress',
       title: 'reclaim reports progress phases in order and ends with done',
       requires: { reclaim: true },
