@@ -60,7 +60,7 @@ const size = fc.oneof(
 );
 
 /** One token of a body: a tag with a declared size, or a small complete value. */
-const token: fc.Arbitrary<number[]> = fc.oneof(
+const token: fc.Arbitrary<readonly number[]> = fc.oneof(
   size.map((n) => [TAG.array, ...varint(n)]),
   size.map((n) => [TAG.holes, ...varint(n)]),
   size.map((n) => [TAG.object, ...varint(n)]),

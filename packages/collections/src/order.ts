@@ -135,6 +135,8 @@ export function compareKeys(a: unknown, b: unknown): number {
 /**
  * Validates a key and returns the form that is stored: `-0` becomes `0`; Dates, byte arrays
  * and arrays are copied (arrays frozen) so later changes by the caller cannot reorder a tree.
+ * Byte keys are stored as plain `Uint8Array`s, whatever subclass they came as (a Node.js
+ * `Buffer`), so a key reads back the same before and after a reopen.
  */
 export function normalizeKey<K>(key: K): K {
   switch (typeof key) {
@@ -150,12 +152,13 @@ export function normalizeKey<K>(key: K): K {
   const rank = rankOf(key);
   if (rank === RANK_NULL) return key;
   if (rank === RANK_DATE) return new Date((key as Date).getTime()) as K;
-  if (rank === RANK_BYTES) return Uint8Array.prototype.slice.call(key as Uint8Array) as K;
+  if (rank === RANK_BYTES) return new Uint8Array(key as Uint8Array) as K;
   const source = key as readonly unknown[];
-  const copy = new Array<unknown>(source.length);
+  // Pushed, not preallocated: a sparse array may declare billions of slots.
+  const copy: unknown[] = [];
   for (let i = 0; i < source.length; i++) {
     if (!(i in source)) invalidArgument('array keys may not have holes');
-    copy[i] = normalizeKey(source[i]);
+    copy.push(normalizeKey(source[i]));
   }
   return Object.freeze(copy) as K;
 }

@@ -4,7 +4,7 @@
  * common operand types. This is the evaluator every plan's filters use; the oracle tests check
  * it against an independent naive one.
  */
-import { valuesEqual } from '@proto/atom';
+import { forEachElement, valuesEqual } from '@proto/atom';
 import { compareKeys, Dictionary } from '@proto/collections';
 import { invalidArgument, show } from './errors.js';
 import type { Accessor, ExprNode } from './expr.js';
@@ -137,10 +137,7 @@ function rangeTest(op: 'lt' | 'lte' | 'gt' | 'gte', x: unknown, where: string): 
 }
 
 function elementsContain(v: unknown, test: ValueTest): boolean {
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (test(v[i])) return true;
-    return false;
-  }
+  if (Array.isArray(v)) return forEachElement(v as unknown[], test);
   if (v instanceof Dictionary) {
     for (const e of v.values()) if (test(e)) return true;
     return false;

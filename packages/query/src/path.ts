@@ -4,7 +4,7 @@
  * collection reads it like a field (`Dictionary.get`), and `[]` over a collection walks its
  * values. A path with `[]` is multi-valued: predicates on it hold when they hold for some value.
  */
-import { AtomRef } from '@proto/atom';
+import { AtomRef, forEachElement } from '@proto/atom';
 import { Dictionary } from '@proto/collections';
 import { invalidArgument } from './errors.js';
 
@@ -171,10 +171,7 @@ export function getterOf(path: ParsedPath): Getter {
 
 function elementsOf(value: unknown, visit: (v: unknown) => boolean): boolean {
   value = resolve(value);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (visit(value[i])) return true;
-    return false;
-  }
+  if (Array.isArray(value)) return forEachElement(value as unknown[], visit);
   if (value instanceof Dictionary) {
     for (const v of value.values()) if (visit(v)) return true;
     return false;

@@ -3,7 +3,7 @@
  * total order, a total order over every value (for sorting), and value-keyed hash maps (for
  * distinct, group by and hash joins).
  */
-import { Atom, AtomRef, pointerOf } from '@proto/atom';
+import { Atom, AtomRef, forEachElement, pointerOf } from '@proto/atom';
 import { compareKeys, type Key } from '@proto/collections';
 
 /** Key ranks, in the order `compareKeys` ranks types. `NOT_A_KEY` for every other value. */
@@ -147,10 +147,16 @@ export function canonical(value: unknown): string {
       if (value instanceof Uint8Array) return `y${Array.prototype.join.call(value, ',')}`;
       if (value instanceof Atom || value instanceof AtomRef) return `a${atomId(value)}`;
       if (Array.isArray(value)) {
-        let out = '[';
-        for (let i = 0; i < value.length; i++)
-          out += `${i === 0 ? '' : ','}${i in value ? canonical(value[i]) : '_'}`;
-        return `${out}]`;
+        // A run of holes is one item, `_` and its length.
+        const items: string[] = [];
+        let next = 0;
+        forEachElement(value as unknown[], (item, index) => {
+          if (index > next) items.push(`_${index - next}`);
+          items.push(canonical(item));
+          next = index + 1;
+        });
+        if (value.length > next) items.push(`_${value.length - next}`);
+        return `[${items.join(',')}]`;
       }
       let out = '{';
       let first = true;

@@ -2,7 +2,7 @@
  * A deterministic structural hash of plain values, stable across processes and versions (it is
  * part of the stored format of `HashDictionary`): equal values (by `valuesEqual`) hash equal.
  */
-import { Atom, AtomRef } from '@proto/atom';
+import { Atom, AtomRef, forEachElement } from '@proto/atom';
 import { invalidArgument } from '../errors.js';
 
 const f64 = new Float64Array(1);
@@ -48,8 +48,16 @@ function walk(h: number, value: unknown, depth: number): number {
         return mix(h, value.length);
       }
       if (Array.isArray(value)) {
+        // A run of holes mixes in once with its length, so a sparse array hashes in time
+        // following its elements.
         h = mix(h, 11);
-        for (let i = 0; i < value.length; i++) h = i in value ? walk(h, value[i], depth + 1) : mix(h, 12);
+        let next = 0;
+        forEachElement(value as unknown[], (item, index) => {
+          if (index > next) h = mix(mix(h, 12), index - next);
+          h = walk(h, item, depth + 1);
+          next = index + 1;
+        });
+        if (value.length > next) h = mix(mix(h, 12), value.length - next);
         return mix(h, value.length);
       }
       if (value instanceof Atom || value instanceof AtomRef) break;

@@ -10,6 +10,7 @@ import { queryError, show } from '../errors.js';
 import type { IndexData } from '../index-data.js';
 import type { IndexedCollection } from '../indexed-collection.js';
 import { cursorOf, type EntryCursor, type KeyRange } from '../internal/dict.js';
+import { keyRank, keysEqual, rankMin } from '../values.js';
 import { ArrayCursor, type Cursor, EMPTY_CURSOR, ExecContext, PlanNode } from './node.js';
 
 /** A collection a plan reads; `state` is swapped while a transaction's read is re-checked. */
@@ -28,13 +29,28 @@ export class CollectionRef {
   }
 }
 
-/** Readable form of a key range. */
+/**
+ * Readable form of a key range. A range from a comparison stays inside the type of its
+ * operand, so `x < 3` starts at the smallest number and `x > 3` ends before the smallest
+ * string: those bounds print as `-∞` and `+∞` (issue 9, finding 13).
+ */
 export function describeRange(range: KeyRange | undefined): string {
   if (range === undefined) return 'all';
-  const lo =
-    range.from === undefined ? '(-∞' : `${range.fromInclusive === false ? '(' : '['}${show(range.from)}`;
-  const hi = range.to === undefined ? '+∞)' : `${show(range.to)}${range.toInclusive === true ? ']' : ')'}`;
+  const { from, to } = range;
+  const openBelow =
+    from === undefined ||
+    (range.fromInclusive !== false && to !== undefined && isSmallest(from, keyRank(to)));
+  const openAbove =
+    to === undefined ||
+    (range.toInclusive !== true && from !== undefined && isSmallest(to, keyRank(from) + 1));
+  const lo = openBelow ? '(-∞' : `${range.fromInclusive === false ? '(' : '['}${show(from)}`;
+  const hi = openAbove ? '+∞)' : `${show(to)}${range.toInclusive === true ? ']' : ')'}`;
   return `${lo}, ${hi}`;
+}
+
+/** True when `key` is the smallest key of type rank `rank`. */
+function isSmallest(key: Key, rank: number): boolean {
+  return keyRank(key) === rank && keysEqual(key, rankMin(rank));
 }
 
 class EntryRows implements Cursor {
