@@ -8,6 +8,7 @@ import { SqliteBackend } from './backend.js';
 import type { SqliteDatabaseConstructor, SqliteDatabaseLike } from './database-like.js';
 import { loadBetterSqlite3 } from './driver.js';
 import { storageError, translate } from './errors.js';
+import { type JournalState, journalState } from './journal.js';
 import { createSchema, inspectSchema, type SchemaState } from './schema.js';
 import { AtomStore, writeTransaction } from './store.js';
 
@@ -90,9 +91,11 @@ function settingsOf(options: SqliteBackendSettings): Settings {
  * Opens a ProtoBase database stored in SQLite (better-sqlite3, WAL journal mode) and returns the
  * raw backend; the kernel wraps it with `guardBackend`.
  *
- * A path that does not exist (or an empty file) becomes a new database. An existing file must
- * be a ProtoBase SQLite database: anything else (not SQLite, or SQLite with other tables) is
- * refused with reason `corrupt` or `invalid-argument` and left byte-for-byte untouched.
+ * A path that does not exist (or an empty file) becomes a new database, and so does a file
+ * whose creation was killed before it had tables (its rollback journal is played back first).
+ * An existing file must be a ProtoBase SQLite database: anything else (not SQLite, SQLite with
+ * other tables, or a hot rollback journal that would restore data) is refused with reason
+ * `corrupt` or `invalid-argument` and left byte-for-byte untouched.
  * Several processes may open the same file; `compareAndSetRoot` arbitrates between them.
  *
  * @example
@@ -168,11 +171,44 @@ function readHeader(path: string): Buffer {
  * A WAL-mode database with no WAL file beside it is inspected through a read-write connection
  * instead, which only reads and, being the last to close, removes the `-wal`/`-shm` files that
  * opening creates (a read-only one would leave them next to someone else's database).
+ *
+ * A hot rollback journal is the exception to "never write before recognizing the file". A new
+ * database is created in place, and a kill at any instant of that leaves a state this function
+ * lets the next open finish (the steps are those of `fromConnection`; ProtoBase never uses a
+ * rollback journal once the file is in WAL mode):
+ * 1. `new Database(path)` created an empty file: it is opened as a new database.
+ * 2. `auto_vacuum` wrote page 1 (rollback mode, no tables), or `journal_mode = WAL` rewrote it:
+ *    killed before the commit deleted `-journal`, that journal is hot and began on 0 pages or
+ *    on that lone, table-less page 1, so playing it back restores an empty database. The probe
+ *    opens read-write so that SQLite plays it back (a read-only connection would fail with
+ *    `SQLITE_READONLY_ROLLBACK` on every attempt). Killed after the commit, page 1 is left
+ *    without tables in rollback or WAL mode, and is read as a new database.
+ * 3. The tables are created in one WAL transaction: killed before it committed, the WAL holds
+ *    no committed table, the file is read as a new database and the tables are created again.
+ * A hot journal that would restore anything else is someone else's interrupted (or running)
+ * transaction: the file is refused untouched, since playing it back would write to their data.
  */
 function probeExisting(Database: SqliteDatabaseConstructor, path: string): void {
   if (!existsSync(path)) return;
   if (statSync(path).isDirectory()) {
     throw storageError('invalid-argument', `${path} is a directory; pass the path of a database file`);
+  }
+  let journal: JournalState;
+  try {
+    journal = journalState(path);
+  } catch (error) {
+    throw translate(error, `reading ${path}-journal`);
+  }
+  if (journal === 'holds-data') {
+    throw storageError(
+      'invalid-argument',
+      `${path} has a rollback journal (${path}-journal) from a write that another program did not finish (or is still doing), so it is not a ProtoBase database; both were left untouched: let that program, or the sqlite3 shell, open the file to finish or roll back its write, or pass the path of a ProtoBase SQLite database or of a new file`,
+    );
+  }
+  if (journal === 'empty-after-rollback') {
+    // Step 2 above: a read-write connection plays the journal back, leaving no tables.
+    inspectThrough(Database, path, false);
+    return;
   }
   let header: Buffer;
   try {
@@ -188,7 +224,11 @@ function probeExisting(Database: SqliteDatabaseConstructor, path: string): void 
     );
   }
   const walMode = header[18] === 2 && header[19] === 2;
-  const readonly = !(walMode && !existsSync(`${path}-wal`));
+  inspectThrough(Database, path, !(walMode && !existsSync(`${path}-wal`)));
+}
+
+/** Opens `path` only to check its schema (refusing foreign tables), then closes it. */
+function inspectThrough(Database: SqliteDatabaseConstructor, path: string, readonly: boolean): void {
   let probe: SqliteDatabaseLike;
   try {
     probe = new Database(path, { readonly, fileMustExist: true });

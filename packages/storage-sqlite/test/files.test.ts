@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { FORMAT_VERSION, openSqliteBackend } from '../src/index.js';
 import { freshPath, scratchDir } from './helpers.js';
+import { spilledTransaction } from './journals.js';
 
 const dir = scratchDir('files');
 
@@ -91,6 +92,37 @@ describe('storage-sqlite: files that are not ProtoBase databases', () => {
 
   it('refuses and leaves the file untouched when another application’s database is in WAL mode', async () => {
     await expectRefusedUntouched(foreignDatabase('wal'), 'invalid-argument', [/users/]);
+  });
+
+  // issue 9, finding 4: opening read-write would play the journal back, writing to the other
+  // program's data; a read-only probe fails with SQLITE_READONLY_ROLLBACK (reason io).
+  it('refuses with invalid-argument and leaves file and journal untouched when a killed write of another program left a hot journal', async () => {
+    const path = freshPath(dir, 'foreign-hot-journal');
+    spilledTransaction(freshPath(dir, 'scratch'), path, (db) => {
+      db.exec(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada')",
+      );
+    });
+    const journal = readFileSync(`${path}-journal`);
+    const journalMtime = statSync(`${path}-journal`, { bigint: true }).mtimeNs;
+    await expectRefusedUntouched(path, 'invalid-argument', [/rollback journal/, /sqlite3 shell/]);
+    expect(readFileSync(`${path}-journal`).equals(journal)).toBe(true);
+    expect(statSync(`${path}-journal`, { bigint: true }).mtimeNs).toBe(journalMtime);
+    // The journal was a real one: SQLite plays it back and the committed row is all there is.
+    const db = new Database(path);
+    expect(db.prepare('SELECT name FROM users').all()).toEqual([{ name: 'ada' }]);
+    expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'spill'").get()).toEqual({
+      n: 0,
+    });
+    db.close();
+  });
+
+  // issue 9, finding 4: a journal SQLite would treat as hot but whose header is not SQLite's.
+  it('refuses with invalid-argument and leaves the files untouched when the journal beside a SQLite file is not a journal', async () => {
+    const path = foreignDatabase('delete');
+    writeFileSync(`${path}-journal`, 'not a journal at all');
+    await expectRefusedUntouched(path, 'invalid-argument', [/rollback journal/]);
+    expect(readFileSync(`${path}-journal`, 'utf8')).toBe('not a journal at all');
   });
 
   it('refuses with corrupt when proto_meta lacks the format marker', async () => {
