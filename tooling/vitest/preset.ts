@@ -3,6 +3,7 @@
  * Tests resolve `@proto/*` imports to their TypeScript sources through the `@proto/source`
  * export condition, so `pnpm test` needs no build step.
  */
+import { fileURLToPath } from 'node:url';
 import { defineProject } from 'vitest/config';
 
 export const SOURCE_CONDITION = '@proto/source';
@@ -16,6 +17,7 @@ export function protoProject(name: string, overrides: { testTimeout?: number } =
       name,
       include: ['test/**/*.test.ts'],
       environment: 'node',
+      setupFiles: [fileURLToPath(new URL('./seed.ts', import.meta.url))],
       testTimeout: overrides.testTimeout ?? 30_000,
     },
   });
