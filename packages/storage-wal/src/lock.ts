@@ -6,6 +6,12 @@
  * aside, checked to be the same stale lock, and deleted, so two processes racing for a stale
  * lock cannot both win. Opens in the same process are tracked in a registry, so a second open
  * here is refused, while a lock left by an earlier process that had our pid is taken over.
+ *
+ * Because no ProtoBase process ever leaves a `LOCK` without its full contents (a kill while
+ * writing leaves only the temp file), a `LOCK` that does not parse as one (empty, as LevelDB
+ * and RocksDB leave theirs, or any other text) was written by another program: the open is
+ * refused without touching anything, instead of deleting it and starting a database beside
+ * that program's files.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -44,14 +50,39 @@ export interface DirectoryLock {
 
 const decoder = new TextDecoder();
 
+/** The holder named by a lock ProtoBase wrote (`{"pid":…,"host":…,"since":…}`), else undefined. */
 function parseHolder(text: string): Holder | undefined {
+  let value: Partial<Record<keyof Holder, unknown>> | null;
   try {
-    const value = JSON.parse(text) as Partial<Holder>;
-    if (typeof value.pid !== 'number' || !Number.isInteger(value.pid) || value.pid <= 0) return undefined;
-    return { pid: value.pid, host: String(value.host ?? ''), since: String(value.since ?? '') };
+    value = JSON.parse(text) as Partial<Record<keyof Holder, unknown>> | null;
   } catch {
     return undefined;
   }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { pid, host, since } = value;
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return undefined;
+  if (typeof host !== 'string' || typeof since !== 'string') return undefined;
+  return { pid, host, since };
+}
+
+/** What a `LOCK` that is not ProtoBase's holds, for the message: "is empty" or a short quote. */
+function describeForeign(text: string): string {
+  if (text.length === 0) return 'is empty';
+  const shown = text.length > 60 ? `${text.slice(0, 60)}...` : text;
+  return `holds ${JSON.stringify(shown)}`;
+}
+
+function foreignLockError(dir: string, file: string, text: string): StorageError {
+  return new StorageError({
+    layer: LAYER,
+    reason: 'invalid-argument',
+    message:
+      `${dir} has a LOCK file not written by ProtoBase (it ${describeForeign(text)}), so the directory ` +
+      'belongs to another program (LevelDB and RocksDB keep an empty LOCK) and nothing in it was changed: ' +
+      'pass the path of a ProtoBase database directory or of a new one. ' +
+      `If it is a ProtoBase database whose ${file} was damaged, delete that file and open it again`,
+    details: { file },
+  });
 }
 
 function processAlive(pid: number): boolean {
@@ -114,7 +145,8 @@ export async function acquireLock(files: WalFileSystem, dir: string, key: string
       const existing = readText(files, file);
       if (existing !== undefined) {
         const holder = parseHolder(existing);
-        if (holder !== undefined && holderAlive(holder, key)) throw lockedError(dir, holder);
+        if (holder === undefined) throw foreignLockError(dir, file, existing);
+        if (holderAlive(holder, key)) throw lockedError(dir, holder);
         takeOverStale(files, dir, file, existing);
         continue;
       }
