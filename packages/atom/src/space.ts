@@ -652,11 +652,14 @@ export class ObjectSpace {
   }
 }
 
+/** Objects `collectAtoms` visits before it remembers them. */
+const REMEMBER_AFTER = 4096;
+
 /**
  * The atoms and references a payload holds. A `LazyValue` stored in `origin` is skipped: its
- * bytes are copied as they are and refer only to atoms already stored there. Each object is
- * visited once (a cycle is left for the encoder to reject with its path), and arrays by the
- * elements they hold, so a sparse array costs what it stores.
+ * bytes are copied as they are and refer only to atoms already stored there. Past the first
+ * few thousand, each object is visited once (a cycle is left for the encoder to reject with its
+ * path), and arrays are walked by the elements they hold, so a sparse array costs what it stores.
  */
 function collectAtoms(payload: unknown, origin: AtomLoader): (Atom | AtomRef)[] {
   const found: (Atom | AtomRef)[] = [];
@@ -665,6 +668,7 @@ function collectAtoms(payload: unknown, origin: AtomLoader): (Atom | AtomRef)[] 
     stack.push(item);
   };
   let seen: Set<object> | undefined;
+  let visited = 0;
   while (stack.length > 0) {
     const value = stack.pop();
     if (typeof value !== 'object' || value === null) continue;
@@ -672,9 +676,13 @@ function collectAtoms(payload: unknown, origin: AtomLoader): (Atom | AtomRef)[] 
       found.push(value);
       continue;
     }
-    seen ??= new Set();
-    if (seen.has(value)) continue;
-    seen.add(value);
+    // Most payloads are small trees: objects are remembered only past the first thousands,
+    // which is enough to end a cycle or to stop re-walking shared objects.
+    if (++visited > REMEMBER_AFTER) {
+      seen ??= new Set();
+      if (seen.has(value)) continue;
+      seen.add(value);
+    }
     if (value instanceof LazyValue) {
       if (!value.storedIn(origin)) stack.push(value.get());
     } else if (Array.isArray(value)) forEachElement(value, push);
