@@ -3,8 +3,23 @@
  * transactions on them.
  */
 import { isConflict, TransactionError } from './errors.js';
-import type { ObjectSpace } from './space.js';
-import { Transaction } from './transaction.js';
+import { type CommitHost, type Snapshot, Transaction } from './transaction.js';
+
+/**
+ * @internal What a database needs from its object space: the object space implements it and
+ * hands it to each `Database` it creates, so a database handle exposes no part of the space.
+ */
+export interface DatabaseHost extends CommitHost {
+  /** The sequence number of the newest commit. */
+  readonly sequence: number;
+  /**
+   * The committed state a new transaction reads: the newest, or commit `asOf` while it is kept.
+   * Throws `closed` once the space is closing, `not-found` for a commit no longer kept.
+   */
+  snapshot(asOf?: number): Snapshot;
+  /** Registers a transaction just begun; `reclaim` keeps its snapshot while it is active. Holds it weakly. */
+  track(tx: Transaction): void;
+}
 
 export interface BeginOptions {
   /** Read the database as of an earlier commit (see `space.history()`); the transaction is read-only. */
@@ -20,21 +35,25 @@ export interface TransactOptions {
 
 /** A named set of roots. Obtain one with `space.database(name)`. */
 export class Database {
+  readonly #host: DatabaseHost;
+
   /** @internal */
   constructor(
-    readonly space: ObjectSpace,
+    host: DatabaseHost,
     readonly name: string,
-  ) {}
+  ) {
+    this.#host = host;
+  }
 
   /**
    * Starts a transaction on the newest committed state (or, with `asOf`, an earlier one).
    * The snapshot is fixed now; the transaction may await anything before committing.
    */
   begin(options: BeginOptions = {}): Transaction {
-    const snapshot = this.space.snapshot(options.asOf);
+    const snapshot = this.#host.snapshot(options.asOf);
     const readOnly = options.readOnly === true || options.asOf !== undefined;
-    const tx = new Transaction(this.space, this.name, snapshot, readOnly);
-    this.space.track(tx);
+    const tx = new Transaction(this.#host, this.name, snapshot, readOnly);
+    this.#host.track(tx);
     return tx;
   }
 
@@ -73,7 +92,7 @@ export class Database {
 
   /** The commit this database's transactions would read now. */
   get sequence(): number {
-    return this.space.sequence;
+    return this.#host.sequence;
   }
 }
 

@@ -1,0 +1,149 @@
+/**
+ * Persistence of an atom graph: writes every atom reachable from a root that its space has
+ * not stored yet, children before parents, one backend call per level of the graph.
+ */
+import { forEachElement } from '../arrays.js';
+import { ATOM_LOADER, ATOM_POINTER, Atom, type AtomLoader, AtomRef } from '../atom.js';
+import { encodeAtom, LazyValue } from '../codec.js';
+import { StorageError, TransactionError } from '../errors.js';
+import type { AtomPointer } from '../storage/backend.js';
+
+/** Where `persist` writes: an atom store (see `AtomStore`). */
+export interface AtomSink {
+  /** The loader of the space written to: atoms stamped with it (by `spaceId`) are stored already. */
+  readonly loader: AtomLoader;
+  /** Writes encoded atoms; resolves with their pointers in the same order. */
+  writeAtoms(encoded: readonly Uint8Array[]): Promise<readonly AtomPointer[]>;
+  /** Called for each atom once written: stamps it with `pointer` and the sink's loader. */
+  stored(atom: Atom, pointer: AtomPointer, bytes: Uint8Array): void;
+}
+
+/**
+ * Writes every atom reachable from `root` that is not stored in `sink` yet, children first,
+ * and resolves with the root's pointer. An atom or reference of another space rejects with
+ * `invalid-argument`, as does a value the codec cannot store; atoms of a level already
+ * written stay written (they are unreachable until a root points at them).
+ */
+export async function persist(root: Atom, sink: AtomSink): Promise<AtomPointer> {
+  const levels: Atom[][] = [];
+  const heights = new Map<Atom, number>();
+  const payloads = new Map<Atom, unknown>();
+  const loader = sink.loader;
+  const spaceId = loader.spaceId;
+  const visit = (atom: Atom): number => {
+    if (atom[ATOM_POINTER] !== undefined && atom[ATOM_LOADER]?.spaceId === spaceId) return -1;
+    const known = heights.get(atom);
+    if (known !== undefined) return known;
+    const payload = atom.toPayload();
+    payloads.set(atom, payload);
+    let height = 0;
+    const children = atom.childAtoms !== undefined ? atom.childAtoms() : collectAtoms(payload, loader);
+    for (const child of children) {
+      if (child instanceof AtomRef) {
+        if (child.loader.spaceId !== spaceId) throw foreign();
+        continue;
+      }
+      height = Math.max(height, visit(child) + 1);
+    }
+    heights.set(atom, height);
+    (levels[height] ??= []).push(atom);
+    return height;
+  };
+  visit(root);
+  const reference = (value: object): AtomPointer | undefined => {
+    if (value instanceof AtomRef) {
+      if (value.loader.spaceId !== spaceId) throw foreign();
+      return value.pointer;
+    }
+    if (value instanceof Atom) return value[ATOM_POINTER];
+    return undefined;
+  };
+  for (const level of levels) {
+    if (level === undefined) continue;
+    // Segments written (encoded or copied): value, start, end, per atom.
+    const segments: (LazyValue | number)[] = [];
+    const segmentsUntil: number[] = [];
+    const options = {
+      reference,
+      origin: loader,
+      segment: (value: LazyValue, start: number, end: number) => {
+        segments.push(value, start, end);
+      },
+    };
+    const encoded = level.map((atom) => {
+      const bytes = encodeAtom(atom.atomType, payloads.get(atom), options);
+      segmentsUntil.push(segments.length);
+      return bytes;
+    });
+    const pointers = await sink.writeAtoms(encoded);
+    let next = 0;
+    for (let i = 0; i < level.length; i++) {
+      const atom = level[i] as Atom;
+      const bytes = encoded[i] as Uint8Array;
+      // Stored now: writing these values to this space again copies their bytes. Copied ones
+      // move to the new frame too, so a leaf keeps only its latest frame alive.
+      for (; next < (segmentsUntil[i] as number); next += 3) {
+        (segments[next] as LazyValue).bind(
+          bytes,
+          segments[next + 1] as number,
+          segments[next + 2] as number,
+          loader,
+        );
+      }
+      sink.stored(atom, pointers[i] as AtomPointer, bytes);
+    }
+  }
+  const pointer = root[ATOM_POINTER];
+  if (pointer === undefined)
+    throw new StorageError({ layer: 'atom', reason: 'io', message: 'commit root was not written' });
+  return pointer;
+}
+
+/** Objects `collectAtoms` visits before it remembers them. */
+const REMEMBER_AFTER = 4096;
+
+/**
+ * The atoms and references a payload holds. A `LazyValue` stored in `origin` is skipped: its
+ * bytes are copied as they are and refer only to atoms already stored there. Past the first
+ * few thousand, each object is visited once (a cycle is left for the encoder to reject with its
+ * path), and arrays are walked by the elements they hold, so a sparse array costs what it stores.
+ */
+function collectAtoms(payload: unknown, origin: AtomLoader): (Atom | AtomRef)[] {
+  const found: (Atom | AtomRef)[] = [];
+  const stack: unknown[] = [payload];
+  const push = (item: unknown) => {
+    stack.push(item);
+  };
+  let seen: Set<object> | undefined;
+  let visited = 0;
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value !== 'object' || value === null) continue;
+    if (value instanceof Atom || value instanceof AtomRef) {
+      found.push(value);
+      continue;
+    }
+    // Most payloads are small trees: objects are remembered only past the first thousands,
+    // which is enough to end a cycle or to stop re-walking shared objects.
+    if (++visited > REMEMBER_AFTER) {
+      seen ??= new Set();
+      if (seen.has(value)) continue;
+      seen.add(value);
+    }
+    if (value instanceof LazyValue) {
+      if (!value.storedIn(origin)) stack.push(value.get());
+    } else if (Array.isArray(value)) forEachElement(value, push);
+    else if (!(value instanceof Date) && !(value instanceof Uint8Array))
+      for (const item of Object.values(value)) stack.push(item);
+  }
+  return found;
+}
+
+function foreign(): TransactionError {
+  return new TransactionError({
+    layer: 'atom',
+    reason: 'invalid-argument',
+    message:
+      'a value refers to an atom stored in another object space; copy the data instead of sharing atoms between spaces',
+  });
+}
