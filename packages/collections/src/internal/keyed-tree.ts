@@ -3,7 +3,7 @@
  * access, bulk build. Every update copies only the nodes on the changed path (plus at most one
  * sibling per level when nodes split or merge); everything else is shared.
  */
-import { AtomRef } from '@proto/atom';
+import { AtomRef } from '@proto/atom/extension';
 import { branchCapacity } from '../config.js';
 import { compareKeys } from '../order.js';
 import { branchOf, inheritIndex, KBranch, KLeaf, type KNode, type KSlot } from './keyed-node.js';
@@ -119,8 +119,6 @@ export function leafFor(root: KSlot, key: unknown): KLeaf {
   return node;
 }
 
-const ATOM_POINTER = Symbol.for('@proto/atom-pointer');
-
 /** First index of `fp[0..n)` whose value is >= `x`; the loop body is a select, not a branch. */
 function lowerBound(fp: readonly number[], x: number, n: number): number {
   if (n === 0) return 0;
@@ -162,14 +160,6 @@ function childIndexString(node: KBranch, fp: readonly number[], key: string): nu
   return lo === 0 ? 0 : lo - 1;
 }
 
-/** Descends one level, switching a stored in-memory child to a reference (see `childOf`). */
-function descend(node: KBranch, i: number): KNode {
-  const kid = node.kids[i] as KSlot;
-  if (kid instanceof AtomRef) return kid.get();
-  if ((kid as unknown as Record<symbol, unknown>)[ATOM_POINTER] !== undefined) childOf(node.kids, i);
-  return kid;
-}
-
 /**
  * `lookup` for a string key, written as one loop (the hot path of `Dictionary.get`): per node,
  * a binary search over the fingerprints, then whole-string comparisons along the (usually
@@ -183,7 +173,7 @@ export function lookupString(root: KSlot, key: string): unknown {
       const i = fp === null ? searchKeys(node.keys, key) : leafIndexString(node, fp, key);
       return i < 0 ? ABSENT : node.vals === null ? true : leafValue(node.vals, i);
     }
-    node = descend(node, fp === null ? childIndex(node, key) : childIndexString(node, fp, key));
+    node = childOf(node.kids, fp === null ? childIndex(node, key) : childIndexString(node, fp, key));
   }
 }
 
@@ -222,7 +212,7 @@ export function updateString(root: KSlot, key: string, val: unknown): KNode | nu
     pathNodes[depth] = node;
     pathSlots[depth] = i;
     depth++;
-    node = descend(node, i);
+    node = childOf(node.kids, i);
   }
 }
 

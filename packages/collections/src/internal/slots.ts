@@ -4,57 +4,21 @@
  * (when the parent is encoded), so committed trees are held by the kernel's bounded cache and
  * never pinned by their parents.
  */
-import { Atom, AtomRef, LazyValue } from '@proto/atom';
+import { Atom, AtomRef, LazyValue, unpinSlot } from '@proto/atom/extension';
 import { collectionError } from '../errors.js';
 
-const ATOM_POINTER = Symbol.for('@proto/atom-pointer');
-const ATOM_LOADER = Symbol.for('@proto/atom-loader');
-
-type Stamped = Record<symbol, unknown>;
-
-/** The slot to encode for `slot`: a reference when the atom is already stored, else itself. */
-export function settleSlot<T extends Atom>(slot: T | AtomRef<T>): T | AtomRef<T> {
-  if (slot instanceof AtomRef) return slot;
-  const pointer = (slot as unknown as Stamped)[ATOM_POINTER];
-  const loader = (slot as unknown as Stamped)[ATOM_LOADER];
-  if (typeof pointer === 'string' && loader !== undefined && loader !== null) {
-    return new AtomRef<T>(pointer, loader as never);
-  }
-  return slot;
-}
-
 /**
- * The node in `slots[i]`, loading a reference. A node built in memory that the kernel has
- * stored since is replaced in place by a reference to it (same contents), so that committed
- * trees are held by the kernel's bounded cache rather than pinned by their parents.
+ * The kernel's stamp functions under the names the trees use: `settleSlot` is the slot to
+ * encode (a reference once stored), `childOf` loads `slots[i]` and unpins it in place,
+ * `copyStamp` gives a view the stamp of the atom it stands for.
  */
-export function childOf<T extends Atom>(slots: (T | AtomRef<T>)[], i: number): T {
-  const slot = slots[i] as T | AtomRef<T>;
-  if (slot instanceof AtomRef) return slot.get();
-  const pointer = (slot as unknown as Stamped)[ATOM_POINTER];
-  if (pointer !== undefined) {
-    const loader = (slot as unknown as Stamped)[ATOM_LOADER];
-    if (typeof pointer === 'string' && loader !== undefined)
-      slots[i] = new AtomRef<T>(pointer, loader as never);
-  }
-  return slot;
-}
+export { copyStamp, resolveChild as childOf, unpinSlot as settleSlot } from '@proto/atom/extension';
 
 /** Replaces stored atoms in `slots` by references, in place (same contents, no pinning). */
 export function settleSlots(slots: unknown[]): void {
   for (let i = 0; i < slots.length; i++) {
     const s = slots[i];
-    if (s instanceof Atom) slots[i] = settleSlot(s);
-  }
-}
-
-/** Copies the kernel's storage stamp from one atom to another that has the same payload. */
-export function copyStamp(from: Atom, to: Atom): void {
-  const f = from as unknown as Stamped;
-  const pointer = f[ATOM_POINTER];
-  if (pointer !== undefined) {
-    (to as unknown as Stamped)[ATOM_POINTER] = pointer;
-    (to as unknown as Stamped)[ATOM_LOADER] = f[ATOM_LOADER];
+    if (s instanceof Atom) slots[i] = unpinSlot(s);
   }
 }
 
