@@ -15,7 +15,7 @@
  *    bytes when written back unchanged.
  * 3. Children: `childAtoms()`, when implemented, yields exactly the `Atom`s and `AtomRef`s in
  *    the payload; the kernel then skips walking the payload. A child it leaves out is not
- *    stored, and the commit rejects with `invalid-argument`.
+ *    written: if it is not stored yet, the commit rejects with `invalid-argument`.
  * 4. Decoding: the decoder registered for the type name gets the payload as stored, children
  *    as `AtomRef`s (loaded on demand, never eagerly), segments as `LazyValue`s. It checks the
  *    shape and throws an error with reason `corrupt` for anything else; it reads no storage.

@@ -9,6 +9,7 @@ import {
   AtomRef,
   type AtomSlot,
   copyStamp,
+  hasReason,
   pointerOf,
   refOf,
   registerAtomType,
@@ -60,6 +61,13 @@ async function store(space: ObjectSpace, note: Note, name = 'note'): Promise<Not
   const db = space.database('d');
   await db.transact((tx) => tx.set(name, note));
   return db.begin({ readOnly: true }).get<Note>(name) as Note;
+}
+
+/** A node whose `childAtoms` forgets its children (breaking guarantee 3 of the extension). */
+class Forgetful extends Note {
+  override childAtoms(): Iterable<Atom | AtomRef> {
+    return [];
+  }
 }
 
 describe('atom: extension stamps (issue 10)', () => {
@@ -115,6 +123,13 @@ describe('atom: extension stamps (issue 10)', () => {
     expect(slot).toBeInstanceOf(AtomRef);
     expect(pointerOf(slot as AtomRef)).toBe(pointerOf(child));
     expect(resolveChild(parent.children, 0)).toBe(child);
+  });
+
+  it('rejects the commit with invalid-argument when childAtoms leaves out an unstored child', async () => {
+    const space = await openSpace();
+    const tx = space.database('d').begin();
+    tx.set('bad', new Forgetful('parent', [new Note('child')]));
+    await expect(tx.commit()).rejects.toSatisfy((error) => hasReason(error, 'invalid-argument'));
   });
 
   it('treats a copy with the stamp of a stored atom as stored when it is committed again', async () => {
