@@ -32,7 +32,11 @@ export interface ReadRecord {
 /** @internal Marks a root deleted by the transaction. */
 export const DELETED: unique symbol = Symbol('deleted') as never;
 
-/** @internal What the space needs from a transaction to commit it. */
+/**
+ * @internal Where a transaction commits (its object space's commit pipeline). `commit`
+ * resolves once the transaction's writes are durable, or rejects with its conflict or the
+ * error that stopped the commit; it is called at most once per transaction, with writes.
+ */
 export interface CommitHost {
   commit(tx: Transaction): Promise<CommitInfo>;
 }
@@ -48,15 +52,18 @@ export class Transaction {
   readonly writes = new Map<string, unknown>();
   /** @internal Root name → the view `get` handed out (the base of derivations). */
   readonly views = new Map<string, unknown>();
+  readonly #host: CommitHost;
   #state: 'active' | 'committing' | 'committed' | 'aborted' = 'active';
 
   /** @internal */
   constructor(
-    /** @internal */ readonly host: CommitHost,
+    host: CommitHost,
     readonly database: string,
     /** @internal */ readonly snapshot: Snapshot,
     readonly readOnly: boolean,
-  ) {}
+  ) {
+    this.#host = host;
+  }
 
   /** The sequence number of the commit this transaction reads. */
   get sequence(): number {
@@ -149,7 +156,7 @@ export class Transaction {
       return { sequence: this.snapshot.sequence, timestamp: this.snapshot.timestamp };
     }
     try {
-      const info = await this.host.commit(this);
+      const info = await this.#host.commit(this);
       this.#state = 'committed';
       return info;
     } catch (error) {
