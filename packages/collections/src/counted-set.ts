@@ -7,7 +7,7 @@ import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { type KRange, KScan } from './internal/keyed-scan.js';
-import { ABSENT, insert, lastSizeDelta, lookup, remove } from './internal/keyed-tree.js';
+import { ABSENT, insert, lookup, remove, treeSize } from './internal/keyed-tree.js';
 import { badPayload } from './internal/slots.js';
 import type { OpNode } from './internal/tracking.js';
 import { assertKey, type Key, normalizeKey } from './order.js';
@@ -148,7 +148,7 @@ export class CountedSet<T extends Key = Key> extends TrackedCollection {
     const raw = lookup(root, v);
     const current = raw === ABSENT ? 0 : (raw as number);
     const next = insert(root, v, current + times, false, nodeCapacity());
-    return new CountedSet<T>(next, this._size + lastSizeDelta(), this._total + times);
+    return new CountedSet<T>(next, treeSize(next), this._total + times);
   }
   /** @internal */
   _coreRemove(v: unknown, times: number): CountedSet<T> {

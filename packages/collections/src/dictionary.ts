@@ -15,10 +15,7 @@ import {
 } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
-import { KLeaf, type KSlot } from './internal/keyed-node.js';
-
-const NO_KEYS: readonly unknown[] = Object.freeze([]);
-
+import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import {
   ABSENT,
@@ -26,10 +23,10 @@ import {
   entryAt,
   heightOf,
   insert,
-  lastSizeDelta,
   lookup,
   lookupString,
   remove,
+  treeSize,
   updateString,
 } from './internal/keyed-tree.js';
 import { badPayload, leafValue } from './internal/slots.js';
@@ -252,16 +249,6 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
   _scan(range: unknown): RawScan {
     return new KScan(this._slot() as KSlot | undefined, range as KRange);
   }
-  /**
-   * @internal The keys in order when the whole tree is one leaf, else undefined: lets
-   * `@proto/query` walk the small per-key sets of its indexes without a cursor. Records no read.
-   */
-  _leafKeys(): readonly unknown[] | undefined {
-    const root = this._slot() as KSlot | undefined;
-    if (root === undefined) return NO_KEYS;
-    const node = root instanceof AtomRef ? root.get() : root;
-    return node instanceof KLeaf ? node.keys : undefined;
-  }
   /** @internal */
   override _countRange(range: unknown): number {
     return countRange(this._slot() as KSlot | undefined, range as KRange);
@@ -276,14 +263,14 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
     }
     const next = insert(root, key, value, false, nodeCapacity());
     if (next === root) return this;
-    return new Dictionary<K, V>(next, this._size + lastSizeDelta());
+    return new Dictionary<K, V>(next, treeSize(next));
   }
   /** @internal */
   _coreDelete(key: unknown): Dictionary<K, V> {
     const root = this._slot() as KSlot | undefined;
     const next = remove(root, key, nodeCapacity());
     if (next === root) return this;
-    return new Dictionary<K, V>(next, this._size + lastSizeDelta());
+    return new Dictionary<K, V>(next, treeSize(next));
   }
   /** @internal */
   _coreIncrement(key: unknown, delta: number): Dictionary<K, V> {

@@ -17,6 +17,7 @@ export { CollectionError } from './errors.js';
 export { HashDictionary } from './hash-dictionary.js';
 export { List, type ListRangeOptions } from './list.js';
 export { assertKey, compareKeys, type Key } from './order.js';
+export { cursorOf, type EntryCursor, type KeyRange, leafKeysOf } from './ordered.js';
 export { OrderedSet } from './ordered-set.js';
 export type { RangeOptions } from './range.js';
 export { RepeatedKeysDictionary } from './repeated-keys-dictionary.js';

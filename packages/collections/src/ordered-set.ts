@@ -8,7 +8,7 @@ import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
-import { ABSENT, build, entryAt, insert, lastSizeDelta, lookup, remove } from './internal/keyed-tree.js';
+import { ABSENT, build, entryAt, insert, lookup, remove, treeSize } from './internal/keyed-tree.js';
 import { badPayload } from './internal/slots.js';
 import type { OpNode } from './internal/tracking.js';
 import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
@@ -144,13 +144,13 @@ export class OrderedSet<T extends Key = Key> extends TrackedCollection {
   _coreAdd(v: unknown): OrderedSet<T> {
     const root = this._slot() as KSlot | undefined;
     const next = insert(root, v, true, true, nodeCapacity());
-    return next === root ? this : new OrderedSet<T>(next, this._size + lastSizeDelta());
+    return next === root ? this : new OrderedSet<T>(next, treeSize(next));
   }
   /** @internal */
   _coreDelete(v: unknown): OrderedSet<T> {
     const root = this._slot() as KSlot | undefined;
     const next = remove(root, v, nodeCapacity());
-    return next === root ? this : new OrderedSet<T>(next, this._size + lastSizeDelta());
+    return next === root ? this : new OrderedSet<T>(next, treeSize(next));
   }
   /** @internal */
   _applyOp(op: OpNode): TrackedCollection {

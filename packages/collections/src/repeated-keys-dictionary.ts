@@ -9,7 +9,7 @@ import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
-import { ABSENT, insert, lastSizeDelta, lookup, remove } from './internal/keyed-tree.js';
+import { ABSENT, insert, lookup, remove, treeSize } from './internal/keyed-tree.js';
 import { badPayload } from './internal/slots.js';
 import type { OpNode } from './internal/tracking.js';
 import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
@@ -165,13 +165,13 @@ export class RepeatedKeysDictionary<K extends Key = Key, V extends Key = Key> ex
   _coreAdd(c: unknown): RepeatedKeysDictionary<K, V> {
     const root = this._slot() as KSlot | undefined;
     const next = insert(root, c, true, true, nodeCapacity());
-    return next === root ? this : new RepeatedKeysDictionary<K, V>(next, this._size + lastSizeDelta());
+    return next === root ? this : new RepeatedKeysDictionary<K, V>(next, treeSize(next));
   }
   /** @internal */
   _coreRemove(c: unknown): RepeatedKeysDictionary<K, V> {
     const root = this._slot() as KSlot | undefined;
     const next = remove(root, c, nodeCapacity());
-    return next === root ? this : new RepeatedKeysDictionary<K, V>(next, this._size + lastSizeDelta());
+    return next === root ? this : new RepeatedKeysDictionary<K, V>(next, treeSize(next));
   }
   /** @internal */
   _coreRemoveKey(key: unknown): RepeatedKeysDictionary<K, V> {

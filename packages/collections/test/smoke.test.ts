@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Dictionary } from '../src/index.js';
+import { Dictionary, leafKeysOf } from '../src/index.js';
 import { openSpace, roundTrip } from './helpers.js';
 
 describe('collections: smoke', () => {
@@ -14,18 +14,18 @@ describe('collections: smoke', () => {
     await h.space.close();
   });
 
-  it('gives the keys of a one-leaf dictionary in order through the internal _leafKeys, and nothing for larger trees', async () => {
+  it('gives the keys of a one-leaf dictionary in order through leafKeysOf, and nothing for larger trees', async () => {
     const small = Dictionary.from([
       ['b', 2],
       ['a', 1],
     ]);
-    expect(small._leafKeys()).toEqual(['a', 'b']);
-    expect(Dictionary.from<string, number>([])._leafKeys()).toEqual([]);
+    expect(leafKeysOf(small)).toEqual(['a', 'b']);
+    expect(leafKeysOf(Dictionary.from<string, number>([]))).toEqual([]);
     const large = Dictionary.from(Array.from({ length: 500 }, (_, i) => [i, i] as const));
-    expect(large._leafKeys()).toBeUndefined();
+    expect(leafKeysOf(large)).toBeUndefined();
     const h = await openSpace();
     const back = await roundTrip(h, 'small', small, 'reopen');
-    expect(back._leafKeys()).toEqual(['a', 'b']);
+    expect(leafKeysOf(back)).toEqual(['a', 'b']);
     await h.space.close();
   });
 });

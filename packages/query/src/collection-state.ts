@@ -5,10 +5,9 @@
  * newer state recomputes the indexes there (nothing is merged).
  */
 import { sameAtom } from '@proto/atom';
-import { assertKey, type Dictionary, type Key } from '@proto/collections';
+import { assertKey, cursorOf, type Dictionary, type Key } from '@proto/collections';
 import { invalidArgument, show } from './errors.js';
 import { IndexData, type IndexDefinition, NO_KEY, normalizePk, sameDefinition } from './index-data.js';
-import { cursorOf } from './internal/dict.js';
 import { getterOf, parsePath } from './path.js';
 import { isKey, keyRank, keysEqual, RANK_STRING } from './values.js';
 

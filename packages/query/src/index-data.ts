@@ -6,10 +6,17 @@
  * indexed path (every element, for a `[]` path) or the key function's result, when they are
  * keys; records whose value is missing, `undefined` or not a key (plain objects) have no entry.
  */
-import { compareKeys, Dictionary, type Key } from '@proto/collections';
+import {
+  compareKeys,
+  cursorOf,
+  Dictionary,
+  type EntryCursor,
+  type Key,
+  type KeyRange,
+  leafKeysOf,
+} from '@proto/collections';
 import { invalidArgument, UniqueConstraintError } from './errors.js';
 import { type Accessor, fnAccessor, pathAccessor } from './expr.js';
-import { cursorOf, type EntryCursor, type KeyRange, leafKeysOf } from './internal/dict.js';
 import { registeredKeyFunction } from './key-function.js';
 import { getterOf, parsePath, type Visitor, visitorOf } from './path.js';
 import { isKey, keysEqual } from './values.js';

@@ -22,12 +22,11 @@ import {
   resolveSlot,
   valuesEqual,
 } from '@proto/atom';
-import { Dictionary, type Key } from '@proto/collections';
+import { cursorOf, Dictionary, type Key } from '@proto/collections';
 import { CollectionState } from './collection-state.js';
 import { invalidArgument, QueryError, queryError } from './errors.js';
 import type { KeyFunctionField } from './expr.js';
 import { defineIndex, IndexData, type IndexDefinition, type IndexTarget } from './index-data.js';
-import { cursorOf } from './internal/dict.js';
 import type { PathOf } from './path.js';
 import { OP_CREATE_INDEX, OP_DELETE, OP_DROP_INDEX, OP_SET, type Op, Track } from './tracking.js';
 

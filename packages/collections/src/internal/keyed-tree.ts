@@ -243,16 +243,24 @@ function removeAt<T>(items: readonly T[], at: number): T[] {
   return out;
 }
 
-// Results of the recursive updates, passed back without allocating tuples.
-let splitRight: KNode | undefined;
-let sizeDelta = 0;
-
-/** The number of entries the last `insert` or `remove` added (1, 0 or -1). */
-export function lastSizeDelta(): number {
-  return sizeDelta;
+/** The number of entries in a tree: its root's count (0 when empty). */
+export function treeSize(root: KSlot | undefined): number {
+  return root === undefined ? 0 : countOf(load(root));
 }
 
-function leafInsert(leaf: KLeaf, key: unknown, val: unknown, cap: number): KLeaf {
+/**
+ * The result of an insert into a node that overflowed: the node became `left` and `right`,
+ * adjacent, in that order. Allocated only on a split (which allocates two nodes anyway); every
+ * other insert returns the new node itself, so the common path allocates no tuple.
+ */
+class Split {
+  constructor(
+    readonly left: KNode,
+    readonly right: KNode,
+  ) {}
+}
+
+function leafInsert(leaf: KLeaf, key: unknown, val: unknown, cap: number): KLeaf | Split {
   const keys = leaf.keys;
   const vals = leaf.vals;
   const i = searchNode(leaf, key);
@@ -262,38 +270,43 @@ function leafInsert(leaf: KLeaf, key: unknown, val: unknown, cap: number): KLeaf
     nv[i] = val;
     return inheritIndex(leaf, new KLeaf(keys, nv));
   }
-  sizeDelta = 1;
   const at = ~i;
   const nk = insertAt(keys, at, key);
   const nv = vals === null ? null : insertAt(vals, at, val);
   if (nk.length <= cap) return new KLeaf(nk, nv);
   const half = nk.length >>> 1;
-  splitRight = new KLeaf(nk.slice(half), nv === null ? null : nv.slice(half));
-  return new KLeaf(nk.slice(0, half), nv === null ? null : nv.slice(0, half));
+  return new Split(
+    new KLeaf(nk.slice(0, half), nv === null ? null : nv.slice(0, half)),
+    new KLeaf(nk.slice(half), nv === null ? null : nv.slice(half)),
+  );
 }
 
-function branchInsert(b: KBranch, key: unknown, val: unknown, cap: number): KBranch {
+function branchInsert(b: KBranch, key: unknown, val: unknown, cap: number): KBranch | Split {
   const ci = childIndex(b, key);
   const child = childOf(b.kids, ci);
-  const nc = child instanceof KLeaf ? leafInsert(child, key, val, cap) : branchInsert(child, key, val, cap);
-  if (nc === child) return b;
-  const right = splitRight as KNode | undefined;
-  splitRight = undefined;
-  if (right === undefined) {
+  const result =
+    child instanceof KLeaf ? leafInsert(child, key, val, cap) : branchInsert(child, key, val, cap);
+  if (result === child) return b;
+  if (!(result instanceof Split)) {
+    const nc = result;
+    // 1 when the key was new, 0 when only its value changed.
+    const added = countOf(nc) - countOf(child);
     const kids = b.kids.slice();
     kids[ci] = nc;
     let sizes = b.sizes;
-    if (sizeDelta !== 0) {
+    if (added !== 0) {
       const s = sizes.slice();
-      s[ci] = (s[ci] as number) + sizeDelta;
+      s[ci] = (s[ci] as number) + added;
       sizes = s;
     }
     const keys = b.keys;
-    if (keys[ci] === nc.keys[0]) return inheritIndex(b, new KBranch(keys, kids, sizes, b.count + sizeDelta));
+    if (keys[ci] === nc.keys[0]) return inheritIndex(b, new KBranch(keys, kids, sizes, b.count + added));
     const k = keys.slice();
     k[ci] = nc.keys[0];
-    return new KBranch(k, kids, sizes, b.count + sizeDelta);
+    return new KBranch(k, kids, sizes, b.count + added);
   }
+  // A child splits only when a new key made it overflow: one entry more.
+  const { left: nc, right } = result;
   const keys = b.keys.slice();
   const kids = b.kids.slice();
   const sizes = b.sizes.slice();
@@ -303,15 +316,17 @@ function branchInsert(b: KBranch, key: unknown, val: unknown, cap: number): KBra
   const nk = insertAt(keys, ci + 1, right.keys[0]);
   const nkids = insertAt(kids, ci + 1, right as KSlot);
   const ns = insertAt(sizes, ci + 1, countOf(right));
-  if (nkids.length <= branchCapacity()) return new KBranch(nk, nkids, ns, b.count + sizeDelta);
+  if (nkids.length <= branchCapacity()) return new KBranch(nk, nkids, ns, b.count + 1);
   const half = nkids.length >>> 1;
-  splitRight = branchOf(nk.slice(half), nkids.slice(half), ns.slice(half));
-  return branchOf(nk.slice(0, half), nkids.slice(0, half), ns.slice(0, half));
+  return new Split(
+    branchOf(nk.slice(0, half), nkids.slice(0, half), ns.slice(0, half)),
+    branchOf(nk.slice(half), nkids.slice(half), ns.slice(half)),
+  );
 }
 
 /**
  * Inserts or replaces `key` (with `val`; ignored by key-only trees) and returns the new root.
- * Returns the same root object when nothing changed. `lastSizeDelta()` tells whether it was new.
+ * Returns the same root object when nothing changed; the new size is `treeSize` of the result.
  */
 export function insert(
   root: KSlot | undefined,
@@ -320,18 +335,12 @@ export function insert(
   keyOnly: boolean,
   cap: number,
 ): KNode {
-  sizeDelta = 0;
-  splitRight = undefined;
-  if (root === undefined) {
-    sizeDelta = 1;
-    return new KLeaf([key], keyOnly ? null : [val]);
-  }
+  if (root === undefined) return new KLeaf([key], keyOnly ? null : [val]);
   const r = load(root);
-  const nr = r instanceof KLeaf ? leafInsert(r, key, val, cap) : branchInsert(r, key, val, cap);
-  const right = splitRight as KNode | undefined;
-  if (right === undefined) return nr;
-  splitRight = undefined;
-  return branchOf([nr.keys[0], right.keys[0]], [nr, right], [countOf(nr), countOf(right)]);
+  const result = r instanceof KLeaf ? leafInsert(r, key, val, cap) : branchInsert(r, key, val, cap);
+  if (!(result instanceof Split)) return result;
+  const { left, right } = result;
+  return branchOf([left.keys[0], right.keys[0]], [left, right], [countOf(left), countOf(right)]);
 }
 
 /** Rebuilds two adjacent siblings as one node, or two of even size when one would overflow. */
@@ -362,7 +371,6 @@ function rebalance(left: KNode, right: KNode, cap: number): KNode[] {
 function leafRemove(leaf: KLeaf, key: unknown): KLeaf | undefined {
   const i = searchNode(leaf, key);
   if (i < 0) return leaf;
-  sizeDelta = -1;
   if (leaf.keys.length === 1) return undefined;
   return new KLeaf(removeAt(leaf.keys, i), leaf.vals === null ? null : removeAt(leaf.vals, i));
 }
@@ -394,9 +402,11 @@ function branchRemove(b: KBranch, key: unknown, cap: number): KBranch | undefine
   return new KBranch(keys, kids, sizes, b.count - 1);
 }
 
-/** Removes `key`; returns the new root (`undefined` when empty), the same root if absent. */
+/**
+ * Removes `key`; returns the new root (`undefined` when empty), the same root if absent. The
+ * new size is `treeSize` of the result.
+ */
 export function remove(root: KSlot | undefined, key: unknown, cap: number): KNode | undefined {
-  sizeDelta = 0;
   if (root === undefined) return undefined;
   const r = load(root);
   let nr = r instanceof KLeaf ? leafRemove(r, key) : branchRemove(r, key, cap);

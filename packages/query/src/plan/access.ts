@@ -4,12 +4,11 @@
  * transaction's read of a query. Index operators are in `index-access.ts`.
  */
 import { valuesEqual } from '@proto/atom';
-import type { Dictionary, Key } from '@proto/collections';
+import { cursorOf, type Dictionary, type EntryCursor, type Key, type KeyRange } from '@proto/collections';
 import type { CollectionState } from '../collection-state.js';
 import { queryError, show } from '../errors.js';
 import type { IndexData } from '../index-data.js';
 import type { IndexedCollection } from '../indexed-collection.js';
-import { cursorOf, type EntryCursor, type KeyRange } from '../internal/dict.js';
 import { keyRank, keysEqual, rankMin } from '../values.js';
 import { ArrayCursor, type Cursor, EMPTY_CURSOR, ExecContext, PlanNode } from './node.js';
 

@@ -5,11 +5,10 @@
  * range terms on one single-valued field merge into one range; a disjunction whose every
  * branch has an index access becomes an OR-merge.
  */
-import { compareKeys, type Key } from '@proto/collections';
+import { compareKeys, type Key, type KeyRange } from '@proto/collections';
 import { compile, guessSelectivity } from '../compile.js';
 import { type Accessor, describeExpr, type ExprNode } from '../expr.js';
 import { IndexCursor, type IndexData } from '../index-data.js';
-import type { KeyRange } from '../internal/dict.js';
 import { isKey, keyRank, prefixEnd, RANK_ARRAY, RANK_DATE, RANK_STRING, rankMin } from '../values.js';
 import { type CollectionRef, Fetch, PrimaryKeyLookup, PrimaryKeyRange } from './access.js';
 import { C_FETCH, C_FILTER, C_INDEX, C_SCAN, C_SEEK, C_SET, jitter } from './cost.js';

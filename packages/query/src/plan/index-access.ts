@@ -3,11 +3,10 @@
  * membership check of an equality term against an index, AND-merges by intersection, OR-merges,
  * counts and distinct keys read from an index.
  */
-import { Dictionary, type Key } from '@proto/collections';
+import { cursorOf, Dictionary, type EntryCursor, type Key, type KeyRange } from '@proto/collections';
 import type { CollectionState } from '../collection-state.js';
 import { show } from '../errors.js';
 import { countKey, IndexCursor, KeyProbeCursor } from '../index-data.js';
-import { cursorOf, type EntryCursor, type KeyRange } from '../internal/dict.js';
 import { ValueSet } from '../values.js';
 import { type CollectionRef, describeRange } from './access.js';
 import { ArrayCursor, type Cursor, EMPTY_CURSOR, type ExecContext, PlanNode } from './node.js';

@@ -7,9 +7,10 @@
  * driving access no longer looks selective for the new constants (a cheap check: memoized key
  * counts, or a bounded walk of a range).
  */
+
+import type { KeyRange } from '@proto/collections';
 import type { ExprNode } from '../expr.js';
 import type { IndexData } from '../index-data.js';
-import type { KeyRange } from '../internal/dict.js';
 import { isKey, keyRank } from '../values.js';
 import type { CollectionRef } from './access.js';
 import {
