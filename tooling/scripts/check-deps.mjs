@@ -33,14 +33,6 @@ const ALLOWED = {
 const PEER_ONLY = new Set(['@proto/atom']);
 /** The package whose `Symbol.for('@proto/...')` keys are the kernel's: nobody else may re-create them. */
 const SYMBOL_OWNER = '@proto/atom';
-/**
- * Files known to read another package's `_` members: reported as notes, not failures, until
- * the change that replaces them with public functions lands. Keep it empty; an entry that no
- * longer offends is reported so that it can be removed.
- * - query's Dictionary scans (`_scan`, `_leafKeys`), to become collections' public ordered
- *   cursors and leaf key runs.
- */
-const UNDERSCORE_ALLOWLIST = new Set(['packages/query/src/internal/dict.ts']);
 
 const problems = [];
 const workspaces = [];
@@ -63,8 +55,6 @@ for (const group of ['packages', 'apps', 'tooling']) {
 // The root's devDependencies serve tests that cannot declare a workspace cycle (atom ⇄ storage-memory).
 const rootDev = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies ?? {};
 const byName = new Map(workspaces.map((w) => [w.pkg.name, w]));
-const notes = [];
-const allowlistUsed = new Set();
 /** Package name → the `_` member names its `src` declares (see `underscoreMembers`). */
 const membersByPackage = new Map();
 
@@ -133,11 +123,6 @@ for (const { dir, group, pkg } of workspaces) {
     checkUnderscoreMembers(rel, text, importedPackages);
   }
 }
-for (const file of UNDERSCORE_ALLOWLIST) {
-  if (!allowlistUsed.has(file)) {
-    notes.push(`${file} no longer reads another package's _ members: remove it from UNDERSCORE_ALLOWLIST`);
-  }
-}
 
 /**
  * `Symbol.for` keys under `@proto/` belong to the package they are named after: a package may
@@ -173,13 +158,9 @@ function checkUnderscoreMembers(rel, text, importedPackages) {
     ];
     const names = new Set(accesses.filter((m) => m[1] === undefined).map((m) => m[2]));
     for (const name of [...names].filter((n) => members.has(n)).sort()) {
-      const message = `${rel}: reads ${name}, a _ member of ${dep}'s classes; ask ${dep} for a public function instead`;
-      if (UNDERSCORE_ALLOWLIST.has(rel)) {
-        allowlistUsed.add(rel);
-        notes.push(`${message} (allowed for now: UNDERSCORE_ALLOWLIST)`);
-      } else {
-        problems.push(message);
-      }
+      problems.push(
+        `${rel}: reads ${name}, a _ member of ${dep}'s classes; ask ${dep} for a public function instead`,
+      );
     }
   }
 }
@@ -273,7 +254,6 @@ function* sourceFiles(dir) {
   }
 }
 
-if (notes.length > 0) console.log(`repo check notes:\n${notes.map((n) => `  - ${n}`).join('\n')}`);
 if (problems.length > 0) {
   console.error(`repo check: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   process.exit(1);
