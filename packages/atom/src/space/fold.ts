@@ -1,6 +1,7 @@
 /**
  * Folding one transaction onto a newer space state: the validate-and-rebase step of the
- * commit pipeline. Pure apart from the transaction's own replay of its derivations.
+ * commit pipeline. It changes no state of its own: it builds new state atoms, and the
+ * transaction's checks and derivation replays may load atoms through the store.
  */
 import { resolveSlot, sameAtom } from '../atom.js';
 import { DatabaseState, RootCell, SpaceState } from '../state.js';

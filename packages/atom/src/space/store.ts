@@ -73,10 +73,6 @@ export class AtomStore {
     };
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** From now on, loads that miss the cache throw `closed`. */
   close(): void {
     this.#closed = true;
