@@ -17,7 +17,7 @@
  */
 export function forEachElement<T>(
   array: readonly T[],
-  visit: (item: T, index: number) => boolean | undefined | void,
+  visit: (item: T, index: number) => unknown,
 ): boolean {
   const length = array.length;
   for (let i = 0; i < length; i++) {
