@@ -249,18 +249,16 @@ export function treeSize(root: KSlot | undefined): number {
 }
 
 /**
- * The result of an insert into a node that overflowed: the node became `left` and `right`,
- * adjacent, in that order. Allocated only on a split (which allocates two nodes anyway); every
- * other insert returns the new node itself, so the common path allocates no tuple.
+ * The out-parameter of one insert (immutable-js `MakeRef` style: one small object per call,
+ * passed down the recursion, instead of a tuple per level). A node that overflowed returns its
+ * left half and puts the right half in `right`; `added` is 1 once the key was found new.
  */
-class Split {
-  constructor(
-    readonly left: KNode,
-    readonly right: KNode,
-  ) {}
+interface InsertChange {
+  added: number;
+  right: KNode | undefined;
 }
 
-function leafInsert(leaf: KLeaf, key: unknown, val: unknown, cap: number): KLeaf | Split {
+function leafInsert(leaf: KLeaf, key: unknown, val: unknown, cap: number, change: InsertChange): KLeaf {
   const keys = leaf.keys;
   const vals = leaf.vals;
   const i = searchNode(leaf, key);
@@ -270,27 +268,27 @@ function leafInsert(leaf: KLeaf, key: unknown, val: unknown, cap: number): KLeaf
     nv[i] = val;
     return inheritIndex(leaf, new KLeaf(keys, nv));
   }
+  change.added = 1;
   const at = ~i;
   const nk = insertAt(keys, at, key);
   const nv = vals === null ? null : insertAt(vals, at, val);
   if (nk.length <= cap) return new KLeaf(nk, nv);
   const half = nk.length >>> 1;
-  return new Split(
-    new KLeaf(nk.slice(0, half), nv === null ? null : nv.slice(0, half)),
-    new KLeaf(nk.slice(half), nv === null ? null : nv.slice(half)),
-  );
+  change.right = new KLeaf(nk.slice(half), nv === null ? null : nv.slice(half));
+  return new KLeaf(nk.slice(0, half), nv === null ? null : nv.slice(0, half));
 }
 
-function branchInsert(b: KBranch, key: unknown, val: unknown, cap: number): KBranch | Split {
+function branchInsert(b: KBranch, key: unknown, val: unknown, cap: number, change: InsertChange): KBranch {
   const ci = childIndex(b, key);
   const child = childOf(b.kids, ci);
-  const result =
-    child instanceof KLeaf ? leafInsert(child, key, val, cap) : branchInsert(child, key, val, cap);
-  if (result === child) return b;
-  if (!(result instanceof Split)) {
-    const nc = result;
-    // 1 when the key was new, 0 when only its value changed.
-    const added = countOf(nc) - countOf(child);
+  const nc =
+    child instanceof KLeaf
+      ? leafInsert(child, key, val, cap, change)
+      : branchInsert(child, key, val, cap, change);
+  if (nc === child) return b;
+  const added = change.added;
+  const right = change.right;
+  if (right === undefined) {
     const kids = b.kids.slice();
     kids[ci] = nc;
     let sizes = b.sizes;
@@ -305,8 +303,7 @@ function branchInsert(b: KBranch, key: unknown, val: unknown, cap: number): KBra
     k[ci] = nc.keys[0];
     return new KBranch(k, kids, sizes, b.count + added);
   }
-  // A child splits only when a new key made it overflow: one entry more.
-  const { left: nc, right } = result;
+  change.right = undefined;
   const keys = b.keys.slice();
   const kids = b.kids.slice();
   const sizes = b.sizes.slice();
@@ -316,12 +313,10 @@ function branchInsert(b: KBranch, key: unknown, val: unknown, cap: number): KBra
   const nk = insertAt(keys, ci + 1, right.keys[0]);
   const nkids = insertAt(kids, ci + 1, right as KSlot);
   const ns = insertAt(sizes, ci + 1, countOf(right));
-  if (nkids.length <= branchCapacity()) return new KBranch(nk, nkids, ns, b.count + 1);
+  if (nkids.length <= branchCapacity()) return new KBranch(nk, nkids, ns, b.count + added);
   const half = nkids.length >>> 1;
-  return new Split(
-    branchOf(nk.slice(0, half), nkids.slice(0, half), ns.slice(0, half)),
-    branchOf(nk.slice(half), nkids.slice(half), ns.slice(half)),
-  );
+  change.right = branchOf(nk.slice(half), nkids.slice(half), ns.slice(half));
+  return branchOf(nk.slice(0, half), nkids.slice(0, half), ns.slice(0, half));
 }
 
 /**
@@ -337,10 +332,12 @@ export function insert(
 ): KNode {
   if (root === undefined) return new KLeaf([key], keyOnly ? null : [val]);
   const r = load(root);
-  const result = r instanceof KLeaf ? leafInsert(r, key, val, cap) : branchInsert(r, key, val, cap);
-  if (!(result instanceof Split)) return result;
-  const { left, right } = result;
-  return branchOf([left.keys[0], right.keys[0]], [left, right], [countOf(left), countOf(right)]);
+  const change: InsertChange = { added: 0, right: undefined };
+  const nr =
+    r instanceof KLeaf ? leafInsert(r, key, val, cap, change) : branchInsert(r, key, val, cap, change);
+  const right = change.right;
+  if (right === undefined) return nr;
+  return branchOf([nr.keys[0], right.keys[0]], [nr, right], [countOf(nr), countOf(right)]);
 }
 
 /** Rebuilds two adjacent siblings as one node, or two of even size when one would overflow. */
