@@ -15,10 +15,7 @@
  * a[2 ** 32 - 2] = 'x';
  * forEachElement(a, (item, index) => console.log(index, item)); // 4294967294 'x', at once
  */
-export function forEachElement<T>(
-  array: readonly T[],
-  visit: (item: T, index: number) => unknown,
-): boolean {
+export function forEachElement<T>(array: readonly T[], visit: (item: T, index: number) => unknown): boolean {
   const length = array.length;
   for (let i = 0; i < length; i++) {
     const item = array[i] as T;
