@@ -34,6 +34,11 @@
  * 7. Replay: `derivation.replay(newer)` applies to `newer` the same changes that produced the
  *    value from `derivation.base`, and is called only after every recorded read held.
  *
+ * The op log and the read log (`OpNode`, `appendOp`, `OpReplay`, `ReadLog`, `LoggedRead`): see
+ * `extension/logs.ts`. A tracked type records its updates as a typed operation chain and its
+ * reads in a flat typed log, and replays and checks them with these; `@proto/collections` and
+ * `@proto/query` keep theirs this way.
+ *
  * What "missing" does: an unstored atom has no pointer (`pointerOf` and `refOf` give
  * `undefined`); an unregistered type name read back rejects with a `CodecError`, reason
  * `unsupported`, naming the type; a missing atom behind a reference is a `StorageError`,
@@ -63,6 +68,15 @@ export {
   type ProtoErrorOptions,
   type ProtoErrorReason,
 } from './errors.js';
+export {
+  appendOp,
+  type LoggedRead,
+  type Operation,
+  type OpNode,
+  OpReplay,
+  type ReadKinds,
+  ReadLog,
+} from './extension/logs.js';
 export { copyStamp, refOf, resolveChild, unpinSlot } from './extension/stamps.js';
 export type { AtomPointer } from './storage/backend.js';
 export {

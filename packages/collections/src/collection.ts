@@ -10,17 +10,29 @@
 import {
   Atom,
   AtomRef,
+  appendOp,
   bindScope,
   type Derivation,
   derivation,
+  type Operation,
+  type OpNode,
   type ReadScope,
   sameAtom,
   valuesEqual,
-} from '@proto/atom';
+} from '@proto/atom/extension';
 import { invalidArgument } from './errors.js';
 import { ABSENT } from './internal/keyed-tree.js';
 import { copyStamp, resolveValue, settleSlot } from './internal/slots.js';
-import { ChildScope, type OpNode, type ParentLink, type TrackedValue, Tracker } from './internal/tracking.js';
+import {
+  ChildScope,
+  type CollectionClass,
+  type CollectionRead,
+  type CollectionReads,
+  type ParentLink,
+  type RangeObserver,
+  type TrackedValue,
+  Tracker,
+} from './internal/tracking.js';
 
 /** A stream of raw entries: `next()` advances and says whether `key`/`value` hold an entry. */
 export interface RawScan {
@@ -29,31 +41,15 @@ export interface RawScan {
   readonly value: unknown;
 }
 
-// Kinds of logged reads.
-/** Point read: `a` key, `b` the raw value seen or `ABSENT`. */
-export const READ_GET = 0;
-/** Presence read: `a` key, `b` whether it was present. */
-export const READ_HAS = 1;
-/** Size read: `a` which size, `b` the size seen. */
-export const READ_SIZE = 2;
-/** Range read: `a` the range, `b` an observer `{ count, done }` updated while iterating. */
-export const READ_RANGE = 3;
-/** Range count: `a` the range, `b` the count seen. */
-export const READ_COUNT = 4;
-/** Nested collection read: `a` key, `b` its class. */
-export const READ_NESTED = 5;
-/** Positional read: `a` index, `b` `[key, raw]` seen or `ABSENT`. */
-export const READ_AT = 6;
-
-/** Operation kind shared by collections that hold nested collections: apply the child's ops at key `a`. */
-export const OP_CHILD = 0;
-
-interface RangeObserver {
-  count: number;
-  done: boolean;
+/**
+ * The operation shared by collections that hold nested collections: the nested view `child`,
+ * read from this lineage at `key`, was updated; replay applies its operations at `key`.
+ */
+export interface ChildOp {
+  readonly kind: 'child';
+  readonly key: unknown;
+  readonly child: TrackedCollection;
 }
-
-type AnyCtor = abstract new (...args: never[]) => TrackedCollection;
 
 function childAt(state: TrackedValue, key: unknown): unknown {
   const raw = (state as TrackedCollection)._rawGet(key);
@@ -82,7 +78,7 @@ export abstract class TrackedCollection extends Atom implements TrackedValue {
   /** @internal The tracker of a bound view and of values derived from it. */
   _track: Tracker | undefined = undefined;
   /** @internal The last operation since the bound view (derived values only). */
-  _ops: OpNode | undefined = undefined;
+  _ops: OpNode<Operation> | undefined = undefined;
   /** @internal For a bound view: the unbound collection it wraps. */
   _origin: TrackedCollection | undefined = undefined;
 
@@ -120,11 +116,14 @@ export abstract class TrackedCollection extends Atom implements TrackedValue {
     return this._size;
   }
   /** @internal `[key, raw]` at position `index`, or `ABSENT`. */
-  _rawAt(_index: number): unknown {
+  _rawAt(_index: number): readonly [unknown, unknown] | typeof ABSENT {
     return ABSENT;
   }
-  /** @internal Applies one recorded operation to this unbound collection. */
-  abstract _applyOp(op: OpNode, tracker: Tracker): TrackedCollection;
+  /**
+   * @internal Applies one recorded operation to this unbound collection. A subclass narrows
+   * `op` to its own operation union (it only ever replays operations it recorded).
+   */
+  abstract _applyOp(op: Operation, tracker: Tracker): TrackedCollection;
   /** @internal Stores `value` (a detached nested collection) under `key`, untracked. */
   _setChild(_key: unknown, _value: unknown): TrackedCollection {
     return this;
@@ -146,13 +145,14 @@ export abstract class TrackedCollection extends Atom implements TrackedValue {
     const view = this._plain();
     view._origin = this._origin ?? this;
     copyStamp(this, view);
-    const ctor = this.constructor as AnyCtor;
+    const ctor = this.constructor as CollectionClass;
     view._track = new Tracker(
       scope,
       view,
       (newer) => (newer instanceof ctor ? newer : undefined),
       () => this._empty(),
       parent,
+      checkRead,
     );
     return view;
   }
@@ -170,21 +170,28 @@ export abstract class TrackedCollection extends Atom implements TrackedValue {
     return { base: tracker.base, replay: (newer: unknown) => tracker.replay(ops, newer) };
   }
 
-  /** @internal Wraps an unbound update result: on a tracked lineage it records the operation. */
-  protected _derive(next: TrackedCollection, kind: number, a: unknown, b: unknown): this {
+  /**
+   * @internal Wraps an unbound update result: on a tracked lineage it records the operation. A
+   * subclass narrows `op` to its own operation union.
+   */
+  protected _derive(next: TrackedCollection, op: Operation): this {
     const tracker = this._track;
     if (tracker === undefined) return next as this;
     if (next === this) next = this._plain();
     next._track = tracker;
-    next._ops = { prev: this._ops, kind, a, b, marked: false };
+    next._ops = appendOp(this._ops, op);
     tracker.register();
     return next as this;
   }
 
   /** @internal Logs a read when this is a tracked view. */
-  protected _read(kind: number, a: unknown, b: unknown): void {
+  protected _read<Kind extends keyof CollectionReads>(
+    kind: Kind,
+    first: CollectionReads[Kind][0],
+    second: CollectionReads[Kind][1],
+  ): void {
     const tracker = this._track;
-    if (tracker !== undefined) tracker.read(kind, a, b, this);
+    if (tracker !== undefined) tracker.read(kind, first, second, this);
   }
 
   /** @internal A value read under `key`: references resolved, nested collections bound. */
@@ -193,10 +200,10 @@ export abstract class TrackedCollection extends Atom implements TrackedValue {
     const tracker = this._track;
     if (tracker === undefined) return value;
     if (!(value instanceof TrackedCollection)) {
-      tracker.read(READ_GET, key, raw, this);
+      tracker.read('get', key, raw, this);
       return value;
     }
-    tracker.read(READ_NESTED, key, value.constructor, this);
+    tracker.read('nested', key, value.constructor as CollectionClass, this);
     const link: ParentLink = { tracker, view: this, key };
     return value._bind(new ChildScope(link, childAt), link);
   }
@@ -218,55 +225,18 @@ export abstract class TrackedCollection extends Atom implements TrackedValue {
       if (current === value._origin || (current instanceof Atom && sameAtom(current, value._origin)))
         return this;
     }
-    return this._derive(this._setChild(key, detach(value)), OP_CHILD, key, value);
+    const op: ChildOp = { kind: 'child', key, child: value };
+    return this._derive(this._setChild(key, detach(value)), op);
   }
 
-  /** @internal Replays an `OP_CHILD` operation. */
-  protected _replayChild(op: OpNode, tracker: Tracker): TrackedCollection {
-    const child = op.b as TrackedCollection;
+  /** @internal Replays a `child` operation. */
+  protected _replayChild(op: ChildOp, tracker: Tracker): TrackedCollection {
+    const child = op.child;
     const childTracker = child._track as Tracker;
     const link = childTracker.parent as ParentLink;
     const parentState = tracker.resolve(link.view._ops, tracker.replayBase);
     const replayed = childTracker.replay(child._ops, childAt(parentState, link.key));
-    return this._setChild(op.a, detach(replayed));
-  }
-
-  /** @internal Checks one logged read against the corresponding newer state. */
-  _checkRead(kind: number, a: unknown, b: unknown, target: TrackedValue): boolean {
-    if (this._sameContent(target)) return true;
-    const t = target as TrackedCollection;
-    switch (kind) {
-      case READ_GET: {
-        const raw = t._rawGet(a);
-        return raw === ABSENT ? b === ABSENT : b !== ABSENT && valuesEqual(raw, b);
-      }
-      case READ_HAS:
-        return (t._rawGet(a) !== ABSENT) === b;
-      case READ_SIZE:
-        return t._sizeOf(a as number) === b;
-      case READ_COUNT:
-        return t._countRange(a) === b;
-      case READ_NESTED: {
-        const raw = t._rawGet(a);
-        return raw !== ABSENT && resolveValue(raw) instanceof (b as AnyCtor);
-      }
-      case READ_AT: {
-        const seen = b as [unknown, unknown] | typeof ABSENT;
-        const now = t._rawAt(a as number) as [unknown, unknown] | typeof ABSENT;
-        if (seen === ABSENT || now === ABSENT) return seen === now;
-        return valuesEqual(seen[0], now[0]) && valuesEqual(seen[1], now[1]);
-      }
-      default: {
-        const observer = b as RangeObserver;
-        const mine = this._scan(a);
-        const theirs = t._scan(a);
-        for (let i = 0; i < observer.count; i++) {
-          if (!mine.next() || !theirs.next()) return false;
-          if (!valuesEqual(mine.key, theirs.key) || !valuesEqual(mine.value, theirs.value)) return false;
-        }
-        return !(observer.done && theirs.next());
-      }
-    }
+    return this._setChild(op.key, detach(replayed));
   }
 
   /** @internal Streams `range`, logging what was observed on a tracked view. */
@@ -281,7 +251,7 @@ export abstract class TrackedCollection extends Atom implements TrackedValue {
       return;
     }
     const observer: RangeObserver = { count: 0, done: false };
-    tracker.read(READ_RANGE, range, observer, this);
+    tracker.read('range', range, observer, this);
     while (scan.next()) {
       observer.count++;
       yield make(scan.key, scan.value);
@@ -292,7 +262,7 @@ export abstract class TrackedCollection extends Atom implements TrackedValue {
   /** @internal The size, logged as a read on a tracked view. */
   protected _readSize(which: number): number {
     const size = this._sizeOf(which);
-    this._read(READ_SIZE, which, size);
+    this._read('size', which, size);
     return size;
   }
 
@@ -305,6 +275,46 @@ export abstract class TrackedCollection extends Atom implements TrackedValue {
     return this._root === undefined ? [] : [this._root];
   }
 }
+
+/**
+ * Checks one logged read against the state of the newer version that corresponds to the view
+ * that read (the newer version after the same operations).
+ */
+const checkRead: (...read: CollectionRead) => boolean = (kind, first, second, reader) => {
+  const view = reader as TrackedCollection;
+  const target = (view._track as Tracker).stateOf(view) as TrackedCollection;
+  if (view._sameContent(target)) return true;
+  switch (kind) {
+    case 'get': {
+      const raw = target._rawGet(first);
+      return raw === ABSENT ? second === ABSENT : second !== ABSENT && valuesEqual(raw, second);
+    }
+    case 'has':
+      return (target._rawGet(first) !== ABSENT) === second;
+    case 'size':
+      return target._sizeOf(first) === second;
+    case 'count':
+      return target._countRange(first) === second;
+    case 'nested': {
+      const raw = target._rawGet(first);
+      return raw !== ABSENT && resolveValue(raw) instanceof second;
+    }
+    case 'at': {
+      const now = target._rawAt(first);
+      if (second === ABSENT || now === ABSENT) return second === now;
+      return valuesEqual(second[0], now[0]) && valuesEqual(second[1], now[1]);
+    }
+    case 'range': {
+      const mine = view._scan(first);
+      const theirs = target._scan(first);
+      for (let i = 0; i < second.count; i++) {
+        if (!mine.next() || !theirs.next()) return false;
+        if (!valuesEqual(mine.key, theirs.key) || !valuesEqual(mine.value, theirs.value)) return false;
+      }
+      return !(second.done && theirs.next());
+    }
+  }
+};
 
 /**
  * The value to store when a collection is put inside another: an unbound collection with the

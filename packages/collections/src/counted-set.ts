@@ -2,19 +2,20 @@
  * `CountedSet<T>`: a persistent multiset (element → count) in the documented key order.
  */
 import { type Atom, type AtomRef, registerAtomType } from '@proto/atom';
-import { type RawScan, READ_GET, READ_HAS, TrackedCollection } from './collection.js';
+import { type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { type KRange, KScan } from './internal/keyed-scan.js';
 import { ABSENT, insert, lookup, remove, treeSize } from './internal/keyed-tree.js';
 import { badPayload } from './internal/slots.js';
-import type { OpNode } from './internal/tracking.js';
 import { assertKey, type Key, normalizeKey } from './order.js';
 import { type RangeOptions, toKRange } from './range.js';
 
-const OP_ADD = 1;
-const OP_REMOVE = 2;
+/** The updates a counted set records on a tracked lineage: commutative, replayed on a newer version. */
+type CountedSetOp =
+  | { readonly kind: 'add'; readonly value: unknown; readonly times: number }
+  | { readonly kind: 'remove'; readonly value: unknown; readonly times: number };
 const SIZE_DISTINCT = 0;
 const SIZE_TOTAL = 1;
 
@@ -76,14 +77,14 @@ export class CountedSet<T extends Key = Key> extends TrackedCollection {
   count(value: T): number {
     assertKey(value);
     const raw = lookup(this._slot() as KSlot | undefined, value);
-    this._read(READ_GET, value, raw);
+    this._read('get', value, raw);
     return raw === ABSENT ? 0 : (raw as number);
   }
 
   has(value: T): boolean {
     assertKey(value);
     const present = lookup(this._slot() as KSlot | undefined, value) !== ABSENT;
-    this._read(READ_HAS, value, present);
+    this._read('has', value, present);
     return present;
   }
 
@@ -92,7 +93,7 @@ export class CountedSet<T extends Key = Key> extends TrackedCollection {
     checkTimes(times);
     const v = normalizeKey(value);
     if (times === 0) return this;
-    return this._derive(this._coreAdd(v, times), OP_ADD, v, times);
+    return this._derive(this._coreAdd(v, times), { kind: 'add', value: v, times });
   }
 
   /** Removes `value` up to `times` times (default 1); the count never goes below 0. Records no read. */
@@ -100,7 +101,7 @@ export class CountedSet<T extends Key = Key> extends TrackedCollection {
     checkTimes(times);
     assertKey(value);
     if (times === 0) return this;
-    return this._derive(this._coreRemove(value, times), OP_REMOVE, value, times);
+    return this._derive(this._coreRemove(value, times), { kind: 'remove', value, times });
   }
 
   /** `[element, count]` pairs in order, optionally within a range or reversed. */
@@ -163,10 +164,14 @@ export class CountedSet<T extends Key = Key> extends TrackedCollection {
     return new CountedSet<T>(insert(root, v, current - times, false, cap), this._size, this._total - times);
   }
   /** @internal */
-  _applyOp(op: OpNode): TrackedCollection {
-    if (op.kind === OP_ADD) return this._coreAdd(op.a, op.b as number);
-    if (op.kind === OP_REMOVE) return this._coreRemove(op.a, op.b as number);
-    return invalidArgument(`unknown counted set operation ${op.kind}`);
+  protected override _derive(next: TrackedCollection, op: CountedSetOp): this {
+    return super._derive(next, op);
+  }
+  /** @internal */
+  _applyOp(op: CountedSetOp): TrackedCollection {
+    if (op.kind === 'add') return this._coreAdd(op.value, op.times);
+    if (op.kind === 'remove') return this._coreRemove(op.value, op.times);
+    return invalidArgument(`unknown counted set operation ${(op as { kind: string }).kind}`);
   }
 }
 

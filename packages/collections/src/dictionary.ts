@@ -2,17 +2,7 @@
  * `Dictionary<K, V>`: a persistent ordered map on a wide B+ tree, stored as atoms.
  */
 import { Atom, AtomRef, registerAtomType } from '@proto/atom';
-import {
-  detach,
-  incrementedValue,
-  OP_CHILD,
-  type RawScan,
-  READ_AT,
-  READ_COUNT,
-  READ_GET,
-  READ_HAS,
-  TrackedCollection,
-} from './collection.js';
+import { type ChildOp, detach, incrementedValue, type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import type { KSlot } from './internal/keyed-node.js';
@@ -30,13 +20,16 @@ import {
   updateString,
 } from './internal/keyed-tree.js';
 import { badPayload, leafValue } from './internal/slots.js';
-import type { OpNode, Tracker } from './internal/tracking.js';
+import type { Tracker } from './internal/tracking.js';
 import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
 import { type RangeOptions, toKRange } from './range.js';
 
-const OP_SET = 1;
-const OP_DELETE = 2;
-const OP_INCREMENT = 3;
+/** The updates a dictionary records on a tracked lineage, replayed on a newer version. */
+type DictionaryOp =
+  | { readonly kind: 'set'; readonly key: unknown; readonly value: unknown }
+  | { readonly kind: 'delete'; readonly key: unknown }
+  | { readonly kind: 'increment'; readonly key: unknown; readonly delta: number }
+  | ChildOp;
 
 function keysEqual(a: unknown, b: unknown): boolean {
   return compareKeys(a, b) === 0;
@@ -118,7 +111,7 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
       return raw === ABSENT ? undefined : (raw as V);
     }
     if (raw === ABSENT) {
-      this._read(READ_GET, key, ABSENT);
+      this._read('get', key, ABSENT);
       return undefined;
     }
     return this._valueOut(key, raw) as V;
@@ -128,7 +121,7 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
   has(key: K): boolean {
     assertKey(key);
     const present = lookup(this._slot() as KSlot | undefined, key) !== ABSENT;
-    this._read(READ_HAS, key, present);
+    this._read('has', key, present);
     return present;
   }
 
@@ -141,13 +134,13 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
       v = detach(value);
     }
     const k = typeof key === 'string' ? key : normalizeKey(key);
-    return this._derive(this._coreSet(k, v), OP_SET, k, v);
+    return this._derive(this._coreSet(k, v), { kind: 'set', key: k, value: v });
   }
 
   /** A dictionary without `key`. Records no read. */
   delete(key: K): Dictionary<K, V> {
     assertKey(key);
-    return this._derive(this._coreDelete(key), OP_DELETE, key, undefined);
+    return this._derive(this._coreDelete(key), { kind: 'delete', key });
   }
 
   /**
@@ -157,7 +150,7 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
   increment(key: K, delta = 1): Dictionary<K, V> {
     if (typeof delta !== 'number') invalidArgument(`increment delta must be a number, got ${typeof delta}`);
     const k = typeof key === 'string' ? key : normalizeKey(key);
-    return this._derive(this._coreIncrement(k, delta), OP_INCREMENT, k, delta);
+    return this._derive(this._coreIncrement(k, delta), { kind: 'increment', key: k, delta });
   }
 
   /** Sets `key` to `fn(current)`: a read of `key` followed by a write. */
@@ -169,9 +162,9 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
   at(index: number): [K, V] | undefined {
     const i = index < 0 ? this._size + index : index;
     const raw = this._rawAt(i);
-    this._read(READ_AT, i, raw);
+    this._read('at', i, raw);
     if (raw === ABSENT) return undefined;
-    const [k, v] = raw as [unknown, unknown];
+    const [k, v] = raw;
     return [k as K, (this._track === undefined ? resolve(v) : this._valueOut(k, v)) as V];
   }
 
@@ -191,7 +184,7 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
   countRange(options: RangeOptions<K>): number {
     const range = toKRange(options);
     const n = countRange(this._slot() as KSlot | undefined, range);
-    this._read(READ_COUNT, range, n);
+    this._read('count', range, n);
     return n;
   }
 
@@ -239,7 +232,7 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
     return lookup(this._slot() as KSlot | undefined, key);
   }
   /** @internal */
-  override _rawAt(index: number): unknown {
+  override _rawAt(index: number): readonly [unknown, unknown] | typeof ABSENT {
     if (!Number.isInteger(index) || index < 0 || index >= this._size || this._root === undefined)
       return ABSENT;
     const [leaf, i] = entryAt(this._slot() as KSlot, index);
@@ -281,18 +274,22 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
     return this._coreSet(key, value);
   }
   /** @internal */
-  _applyOp(op: OpNode, tracker: Tracker): TrackedCollection {
+  protected override _derive(next: TrackedCollection, op: DictionaryOp): this {
+    return super._derive(next, op);
+  }
+  /** @internal */
+  _applyOp(op: DictionaryOp, tracker: Tracker): TrackedCollection {
     switch (op.kind) {
-      case OP_SET:
-        return this._coreSet(op.a, op.b);
-      case OP_DELETE:
-        return this._coreDelete(op.a);
-      case OP_INCREMENT:
-        return this._coreIncrement(op.a, op.b as number);
-      case OP_CHILD:
+      case 'set':
+        return this._coreSet(op.key, op.value);
+      case 'delete':
+        return this._coreDelete(op.key);
+      case 'increment':
+        return this._coreIncrement(op.key, op.delta);
+      case 'child':
         return this._replayChild(op, tracker);
       default:
-        return invalidArgument(`unknown dictionary operation ${op.kind}`);
+        return invalidArgument(`unknown dictionary operation ${(op as { kind: string }).kind}`);
     }
   }
 }

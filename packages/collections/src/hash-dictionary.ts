@@ -4,15 +4,7 @@
  * keys with the same hash share a collision bucket.
  */
 import { type Atom, AtomRef, registerAtomType, valuesEqual } from '@proto/atom';
-import {
-  detach,
-  incrementedValue,
-  OP_CHILD,
-  type RawScan,
-  READ_GET,
-  READ_HAS,
-  TrackedCollection,
-} from './collection.js';
+import { type ChildOp, detach, incrementedValue, type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import { hashValue } from './internal/hash.js';
@@ -20,11 +12,14 @@ import type { KSlot } from './internal/keyed-node.js';
 import { FULL_RANGE, KScan } from './internal/keyed-scan.js';
 import { ABSENT, insert, lookup, remove } from './internal/keyed-tree.js';
 import { badPayload } from './internal/slots.js';
-import type { OpNode, Tracker } from './internal/tracking.js';
+import type { Tracker } from './internal/tracking.js';
 
-const OP_SET = 1;
-const OP_DELETE = 2;
-const OP_INCREMENT = 3;
+/** The updates a hash dictionary records on a tracked lineage, replayed on a newer version. */
+type HashDictionaryOp =
+  | { readonly kind: 'set'; readonly key: unknown; readonly value: unknown }
+  | { readonly kind: 'delete'; readonly key: unknown }
+  | { readonly kind: 'increment'; readonly key: unknown; readonly delta: number }
+  | ChildOp;
 
 /** Streams the entries of every bucket. */
 class BucketScan implements RawScan {
@@ -98,7 +93,7 @@ export class HashDictionary<K = unknown, V = unknown> extends TrackedCollection 
     const raw = this._rawGet(key);
     if (this._track === undefined) return raw === ABSENT ? undefined : (resolve(raw) as V);
     if (raw === ABSENT) {
-      this._read(READ_GET, key, ABSENT);
+      this._read('get', key, ABSENT);
       return undefined;
     }
     return this._valueOut(key, raw) as V;
@@ -106,7 +101,7 @@ export class HashDictionary<K = unknown, V = unknown> extends TrackedCollection 
 
   has(key: K): boolean {
     const present = this._rawGet(key) !== ABSENT;
-    this._read(READ_HAS, key, present);
+    this._read('has', key, present);
     return present;
   }
 
@@ -114,17 +109,17 @@ export class HashDictionary<K = unknown, V = unknown> extends TrackedCollection 
     const child = this._childUpdate(key, value, valuesEqual);
     if (child !== undefined) return child;
     const v = detach(value);
-    return this._derive(this._coreSet(key, v), OP_SET, key, v);
+    return this._derive(this._coreSet(key, v), { kind: 'set', key, value: v });
   }
 
   delete(key: K): HashDictionary<K, V> {
-    return this._derive(this._coreDelete(key), OP_DELETE, key, undefined);
+    return this._derive(this._coreDelete(key), { kind: 'delete', key });
   }
 
   /** Adds `delta` to the number under `key` (absent counts as 0); records no read. */
   increment(key: K, delta = 1): HashDictionary<K, V> {
     if (typeof delta !== 'number') invalidArgument(`increment delta must be a number, got ${typeof delta}`);
-    return this._derive(this._coreIncrement(key, delta), OP_INCREMENT, key, delta);
+    return this._derive(this._coreIncrement(key, delta), { kind: 'increment', key, delta });
   }
 
   /** `[key, value]` pairs in hash order. */
@@ -204,18 +199,22 @@ export class HashDictionary<K = unknown, V = unknown> extends TrackedCollection 
     return this._coreSet(key, value);
   }
   /** @internal */
-  _applyOp(op: OpNode, tracker: Tracker): TrackedCollection {
+  protected override _derive(next: TrackedCollection, op: HashDictionaryOp): this {
+    return super._derive(next, op);
+  }
+  /** @internal */
+  _applyOp(op: HashDictionaryOp, tracker: Tracker): TrackedCollection {
     switch (op.kind) {
-      case OP_SET:
-        return this._coreSet(op.a, op.b);
-      case OP_DELETE:
-        return this._coreDelete(op.a);
-      case OP_INCREMENT:
-        return this._coreIncrement(op.a, op.b as number);
-      case OP_CHILD:
+      case 'set':
+        return this._coreSet(op.key, op.value);
+      case 'delete':
+        return this._coreDelete(op.key);
+      case 'increment':
+        return this._coreIncrement(op.key, op.delta);
+      case 'child':
         return this._replayChild(op, tracker);
       default:
-        return invalidArgument(`unknown hash dictionary operation ${op.kind}`);
+        return invalidArgument(`unknown hash dictionary operation ${(op as { kind: string }).kind}`);
     }
   }
 }

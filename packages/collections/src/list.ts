@@ -2,7 +2,7 @@
  * `List<T>`: a persistent positional sequence on a counted B-tree (rope), stored as atoms.
  */
 import { type Atom, AtomRef, registerAtomType } from '@proto/atom';
-import { detach, OP_CHILD, type RawScan, READ_GET, TrackedCollection } from './collection.js';
+import { type ChildOp, detach, type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { collectionError, invalidArgument } from './errors.js';
 import { ABSENT } from './internal/keyed-tree.js';
@@ -20,13 +20,21 @@ import {
   split,
 } from './internal/list-tree.js';
 import { badPayload } from './internal/slots.js';
-import type { OpNode, Tracker } from './internal/tracking.js';
+import type { Tracker } from './internal/tracking.js';
 
-const OP_SET = 1;
-const OP_INSERT = 2;
-const OP_REMOVE = 3;
-const OP_SLICE = 4;
-const OP_CONCAT = 5;
+/**
+ * The updates a list records on a tracked lineage, replayed on a newer version. Positions are
+ * replayed as positions (a position that no longer exists is a conflict); `append` replays at
+ * the newer end.
+ */
+type ListOp =
+  | { readonly kind: 'set'; readonly index: number; readonly value: unknown }
+  | { readonly kind: 'insert'; readonly index: number; readonly value: unknown }
+  | { readonly kind: 'append'; readonly value: unknown }
+  | { readonly kind: 'remove'; readonly index: number }
+  | { readonly kind: 'slice'; readonly start: number; readonly end: number }
+  | { readonly kind: 'concat'; readonly other: List }
+  | ChildOp;
 
 /** Positions to iterate: `[start, end)`, optionally from the end. */
 export interface ListRangeOptions {
@@ -100,7 +108,7 @@ export class List<T = unknown> extends TrackedCollection {
     const raw = this._rawGet(i);
     if (this._track === undefined) return raw === ABSENT ? undefined : (resolve(raw) as T);
     if (raw === ABSENT) {
-      this._read(READ_GET, i, ABSENT);
+      this._read('get', i, ABSENT);
       return undefined;
     }
     return this._valueOut(i, raw) as T;
@@ -112,46 +120,47 @@ export class List<T = unknown> extends TrackedCollection {
     const child = this._childUpdate(i, value, sameIndex);
     if (child !== undefined) return child;
     const v = detach(value);
-    return this._derive(this._coreSet(i, v), OP_SET, i, v);
+    return this._derive(this._coreSet(i, v), { kind: 'set', index: i, value: v });
   }
 
   /** A list with `value` inserted before position `index` (0..size; `size` appends). */
   insert(index: number, value: T): List<T> {
     const i = this._index(index, true);
     const v = detach(value);
-    return this._derive(this._coreInsert(i, v), OP_INSERT, i, v);
+    return this._derive(this._coreInsert(i, v), { kind: 'insert', index: i, value: v });
   }
 
   /** A list with `value` at the end. Replays as an append (after concurrent appends). */
   append(value: T): List<T> {
     const v = detach(value);
-    return this._derive(this._coreInsert(this._size, v), OP_INSERT, -1, v);
+    return this._derive(this._coreInsert(this._size, v), { kind: 'append', value: v });
   }
 
   /** A list with `value` at the start. */
   prepend(value: T): List<T> {
     const v = detach(value);
-    return this._derive(this._coreInsert(0, v), OP_INSERT, 0, v);
+    return this._derive(this._coreInsert(0, v), { kind: 'insert', index: 0, value: v });
   }
 
   /** A list without the item at `index` (0..size-1, negative from the end). */
   remove(index: number): List<T> {
     const i = this._index(index, false);
-    return this._derive(this._coreRemove(i), OP_REMOVE, i, undefined);
+    return this._derive(this._coreRemove(i), { kind: 'remove', index: i });
   }
 
   /** Items `[start, end)` with `Array.prototype.slice` semantics (negative from the end). O(log n). */
   slice(start = 0, end?: number): List<T> {
     const s = clampSlice(start, this._size);
     const e = end === undefined ? this._size : clampSlice(end, this._size);
-    return this._derive(this._coreSlice(s, Math.max(s, e)), OP_SLICE, s, Math.max(s, e));
+    const stop = Math.max(s, e);
+    return this._derive(this._coreSlice(s, stop), { kind: 'slice', start: s, end: stop });
   }
 
   /** This list followed by `other`. O(log n). */
   concat(other: List<T>): List<T> {
     if (!(other instanceof List)) invalidArgument('concat takes a List');
     const plain = detach(other) as List<T>;
-    return this._derive(this._coreConcat(plain), OP_CONCAT, plain, undefined);
+    return this._derive(this._coreConcat(plain), { kind: 'concat', other: plain });
   }
 
   /** Items in order, optionally within `[start, end)` or reversed. Streams nodes. */
@@ -252,35 +261,40 @@ export class List<T = unknown> extends TrackedCollection {
     return this._coreSet(i, value);
   }
   /** @internal */
-  _applyOp(op: OpNode, tracker: Tracker): TrackedCollection {
-    const i = op.a as number;
-    const inRange = (allowEnd: boolean) => {
-      if (i < 0 || i > this._size || (!allowEnd && i === this._size)) {
-        collectionError(
-          'conflict',
-          `list position ${i} no longer exists in the newer version; run the transaction again`,
-        );
-      }
-    };
+  protected override _derive(next: TrackedCollection, op: ListOp): this {
+    return super._derive(next, op);
+  }
+  /** @internal */
+  _applyOp(op: ListOp, tracker: Tracker): TrackedCollection {
     switch (op.kind) {
-      case OP_SET:
-        inRange(false);
-        return this._coreSet(i, op.b);
-      case OP_INSERT:
-        if (i === -1) return this._coreInsert(this._size, op.b);
-        inRange(true);
-        return this._coreInsert(i, op.b);
-      case OP_REMOVE:
-        inRange(false);
-        return this._coreRemove(i);
-      case OP_SLICE:
-        return this._coreSlice(Math.min(i, this._size), Math.min(op.b as number, this._size));
-      case OP_CONCAT:
-        return this._coreConcat(op.a as List<T>);
-      case OP_CHILD:
+      case 'set':
+        this._replayPosition(op.index, false);
+        return this._coreSet(op.index, op.value);
+      case 'insert':
+        this._replayPosition(op.index, true);
+        return this._coreInsert(op.index, op.value);
+      case 'append':
+        return this._coreInsert(this._size, op.value);
+      case 'remove':
+        this._replayPosition(op.index, false);
+        return this._coreRemove(op.index);
+      case 'slice':
+        return this._coreSlice(Math.min(op.start, this._size), Math.min(op.end, this._size));
+      case 'concat':
+        return this._coreConcat(op.other as List<T>);
+      case 'child':
         return this._replayChild(op, tracker);
       default:
-        return invalidArgument(`unknown list operation ${op.kind}`);
+        return invalidArgument(`unknown list operation ${(op as { kind: string }).kind}`);
+    }
+  }
+  /** A replayed position must exist in the newer version (`allowEnd`: or be its end). */
+  private _replayPosition(i: number, allowEnd: boolean): void {
+    if (i < 0 || i > this._size || (!allowEnd && i === this._size)) {
+      collectionError(
+        'conflict',
+        `list position ${i} no longer exists in the newer version; run the transaction again`,
+      );
     }
   }
 }

@@ -3,19 +3,20 @@
  * not shadow the global `Set`).
  */
 import { type Atom, type AtomRef, registerAtomType } from '@proto/atom';
-import { type RawScan, READ_AT, READ_COUNT, READ_HAS, TrackedCollection } from './collection.js';
+import { type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import { ABSENT, build, entryAt, insert, lookup, remove, treeSize } from './internal/keyed-tree.js';
 import { badPayload } from './internal/slots.js';
-import type { OpNode } from './internal/tracking.js';
 import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
 import { type RangeOptions, toKRange } from './range.js';
 
-const OP_ADD = 1;
-const OP_DELETE = 2;
+/** The updates an ordered set records on a tracked lineage, replayed on a newer version. */
+type OrderedSetOp =
+  | { readonly kind: 'add'; readonly value: unknown }
+  | { readonly kind: 'delete'; readonly value: unknown };
 
 /**
  * A persistent ordered set. `add` and `delete` record no read (they are idempotent and replay
@@ -61,26 +62,26 @@ export class OrderedSet<T extends Key = Key> extends TrackedCollection {
   has(value: T): boolean {
     assertKey(value);
     const present = lookup(this._slot() as KSlot | undefined, value) !== ABSENT;
-    this._read(READ_HAS, value, present);
+    this._read('has', value, present);
     return present;
   }
 
   add(value: T): OrderedSet<T> {
     const v = normalizeKey(value);
-    return this._derive(this._coreAdd(v), OP_ADD, v, undefined);
+    return this._derive(this._coreAdd(v), { kind: 'add', value: v });
   }
 
   delete(value: T): OrderedSet<T> {
     assertKey(value);
-    return this._derive(this._coreDelete(value), OP_DELETE, value, undefined);
+    return this._derive(this._coreDelete(value), { kind: 'delete', value });
   }
 
   /** The element at position `index` in order (negative from the end), or undefined. */
   at(index: number): T | undefined {
     const i = index < 0 ? this._size + index : index;
     const raw = this._rawAt(i);
-    this._read(READ_AT, i, raw);
-    return raw === ABSENT ? undefined : ((raw as [unknown, unknown])[0] as T);
+    this._read('at', i, raw);
+    return raw === ABSENT ? undefined : (raw[0] as T);
   }
 
   first(): T | undefined {
@@ -96,7 +97,7 @@ export class OrderedSet<T extends Key = Key> extends TrackedCollection {
   countRange(options: RangeOptions<T>): number {
     const range = toKRange(options);
     const n = countRange(this._slot() as KSlot | undefined, range);
-    this._read(READ_COUNT, range, n);
+    this._read('count', range, n);
     return n;
   }
 
@@ -127,7 +128,7 @@ export class OrderedSet<T extends Key = Key> extends TrackedCollection {
     return lookup(this._slot() as KSlot | undefined, key);
   }
   /** @internal */
-  override _rawAt(index: number): unknown {
+  override _rawAt(index: number): readonly [unknown, unknown] | typeof ABSENT {
     if (!Number.isInteger(index) || index < 0 || index >= this._size) return ABSENT;
     const [leaf, i] = entryAt(this._slot() as KSlot, index);
     return [leaf.keys[i], true];
@@ -153,10 +154,14 @@ export class OrderedSet<T extends Key = Key> extends TrackedCollection {
     return next === root ? this : new OrderedSet<T>(next, treeSize(next));
   }
   /** @internal */
-  _applyOp(op: OpNode): TrackedCollection {
-    if (op.kind === OP_ADD) return this._coreAdd(op.a);
-    if (op.kind === OP_DELETE) return this._coreDelete(op.a);
-    return invalidArgument(`unknown set operation ${op.kind}`);
+  protected override _derive(next: TrackedCollection, op: OrderedSetOp): this {
+    return super._derive(next, op);
+  }
+  /** @internal */
+  _applyOp(op: OrderedSetOp): TrackedCollection {
+    if (op.kind === 'add') return this._coreAdd(op.value);
+    if (op.kind === 'delete') return this._coreDelete(op.value);
+    return invalidArgument(`unknown set operation ${(op as { kind: string }).kind}`);
   }
 }
 

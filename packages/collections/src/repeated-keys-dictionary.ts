@@ -4,20 +4,24 @@
  * is a range scan and `count(k)` comes from subtree counts in O(log n).
  */
 import { type Atom, type AtomRef, registerAtomType } from '@proto/atom';
-import { type RawScan, READ_COUNT, READ_HAS, TrackedCollection } from './collection.js';
+import { type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import { ABSENT, insert, lookup, remove, treeSize } from './internal/keyed-tree.js';
 import { badPayload } from './internal/slots.js';
-import type { OpNode } from './internal/tracking.js';
 import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
 import { type RangeOptions, toKRange } from './range.js';
 
-const OP_ADD = 1;
-const OP_REMOVE = 2;
-const OP_REMOVE_KEY = 3;
+/**
+ * The updates a repeated-keys dictionary records on a tracked lineage, replayed on a newer
+ * version; `pair` is the composite key `[key, value]`.
+ */
+type RepeatedKeysOp =
+  | { readonly kind: 'add'; readonly pair: readonly [unknown, unknown] }
+  | { readonly kind: 'remove'; readonly pair: readonly [unknown, unknown] }
+  | { readonly kind: 'remove-key'; readonly key: unknown };
 
 function head(composite: unknown): unknown {
   return (composite as readonly unknown[])[0];
@@ -74,22 +78,22 @@ export class RepeatedKeysDictionary<K extends Key = Key, V extends Key = Key> ex
 
   /** Adds `value` to the values of `key` (no effect when present). Records no read. */
   add(key: K, value: V): RepeatedKeysDictionary<K, V> {
-    const c = Object.freeze([normalizeKey(key), normalizeKey(value)]);
-    return this._derive(this._coreAdd(c), OP_ADD, c, undefined);
+    const c = Object.freeze([normalizeKey(key), normalizeKey(value)] as const);
+    return this._derive(this._coreAdd(c), { kind: 'add', pair: c });
   }
 
   /** Removes `value` from the values of `key`. Records no read. */
   remove(key: K, value: V): RepeatedKeysDictionary<K, V> {
     assertKey(key);
     assertKey(value);
-    const c = [key, value];
-    return this._derive(this._coreRemove(c), OP_REMOVE, c, undefined);
+    const c = [key, value] as const;
+    return this._derive(this._coreRemove(c), { kind: 'remove', pair: c });
   }
 
   /** Removes `key` with all its values (replayed as "remove every value of key"). */
   removeKey(key: K): RepeatedKeysDictionary<K, V> {
     assertKey(key);
-    return this._derive(this._coreRemoveKey(key), OP_REMOVE_KEY, key, undefined);
+    return this._derive(this._coreRemoveKey(key), { kind: 'remove-key', key });
   }
 
   has(key: K, value: V): boolean {
@@ -97,7 +101,7 @@ export class RepeatedKeysDictionary<K extends Key = Key, V extends Key = Key> ex
     assertKey(value);
     const c = [key, value];
     const present = lookup(this._slot() as KSlot | undefined, c) !== ABSENT;
-    this._read(READ_HAS, c, present);
+    this._read('has', c, present);
     return present;
   }
 
@@ -106,7 +110,7 @@ export class RepeatedKeysDictionary<K extends Key = Key, V extends Key = Key> ex
     assertKey(key);
     const range = prefixRange(key, false);
     const n = countRange(this._slot() as KSlot | undefined, range);
-    this._read(READ_COUNT, range, n);
+    this._read('count', range, n);
     return n;
   }
 
@@ -183,16 +187,20 @@ export class RepeatedKeysDictionary<K extends Key = Key, V extends Key = Key> ex
     return out;
   }
   /** @internal */
-  _applyOp(op: OpNode): TrackedCollection {
+  protected override _derive(next: TrackedCollection, op: RepeatedKeysOp): this {
+    return super._derive(next, op);
+  }
+  /** @internal */
+  _applyOp(op: RepeatedKeysOp): TrackedCollection {
     switch (op.kind) {
-      case OP_ADD:
-        return this._coreAdd(op.a);
-      case OP_REMOVE:
-        return this._coreRemove(op.a);
-      case OP_REMOVE_KEY:
-        return this._coreRemoveKey(op.a);
+      case 'add':
+        return this._coreAdd(op.pair);
+      case 'remove':
+        return this._coreRemove(op.pair);
+      case 'remove-key':
+        return this._coreRemoveKey(op.key);
       default:
-        return invalidArgument(`unknown repeated-keys dictionary operation ${op.kind}`);
+        return invalidArgument(`unknown repeated-keys dictionary operation ${(op as { kind: string }).kind}`);
     }
   }
 }

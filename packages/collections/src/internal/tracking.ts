@@ -5,28 +5,58 @@
  *
  * One `Tracker` per bound view (`tx.get(...)` or a nested collection obtained from a bound
  * one). All views derived from it share the tracker; each derived view points at the last
- * operation of its chain (`OpNode`). Reads are appended to a flat log (no closure per read);
- * the tracker registers a single `holds` with its scope, on the first read or write.
+ * operation of its chain (an `OpNode` of `@proto/atom/extension`'s op log). Reads go to a flat
+ * `ReadLog` (no closure or object per read); the tracker registers a single `holds` with its
+ * scope, on the first read or write.
  */
-import { type ReadScope, valuesEqual } from '@proto/atom';
+import {
+  type LoggedRead,
+  type Operation,
+  type OpNode,
+  OpReplay,
+  ReadLog,
+  type ReadScope,
+  valuesEqual,
+} from '@proto/atom/extension';
 import { ABSENT } from './keyed-tree.js';
 
-/** One recorded operation; `prev` links to the operation before it. */
-export interface OpNode {
-  readonly prev: OpNode | undefined;
-  readonly kind: number;
-  readonly a: unknown;
-  readonly b: unknown;
-  /** A read or a nested binding refers to the state after this operation: memoize it during replay. */
-  marked: boolean;
+/** Observes a range iteration: how many entries were yielded, and whether it ran to the end. */
+export interface RangeObserver {
+  count: number;
+  done: boolean;
 }
+
+/** The class of a nested collection (what a `nested` read saw). */
+export type CollectionClass = abstract new (...args: never[]) => TrackedValue;
+
+/**
+ * The reads a collection records, by kind: `[first, second]` fields of each. `ABSENT` stands
+ * for "no entry" wherever a raw value was seen.
+ */
+export interface CollectionReads {
+  /** Point read: the key and the raw value seen, or `ABSENT`. */
+  get: readonly [key: unknown, seen: unknown];
+  /** Presence read: the key and whether it was present. */
+  has: readonly [key: unknown, present: boolean];
+  /** Size read: which size (collection-specific) and the size seen. */
+  size: readonly [which: number, size: number];
+  /** Range read: the range (collection-specific) and what the iteration observed. */
+  range: readonly [range: unknown, observer: RangeObserver];
+  /** Range count: the range and the count seen. */
+  count: readonly [range: unknown, count: number];
+  /** Nested collection read: the key and the class of the collection found there. */
+  nested: readonly [key: unknown, type: CollectionClass];
+  /** Positional read: the position and the `[key, raw]` entry seen there, or `ABSENT`. */
+  at: readonly [index: number, seen: readonly [unknown, unknown] | typeof ABSENT];
+}
+
+/** A logged read as a check sees it: kind, its two fields, and the view that read. */
+export type CollectionRead = LoggedRead<CollectionReads, TrackedValue>;
 
 /** What a collection must provide for tracking. Implemented by `TrackedCollection`. */
 export interface TrackedValue {
   /** Applies one operation to this (unbound) value and returns the (unbound) result. */
-  _applyOp(op: OpNode, tracker: Tracker): TrackedValue;
-  /** Checks one logged read against `target`, the corresponding state in the newer version. */
-  _checkRead(kind: number, a: unknown, b: unknown, target: TrackedValue): boolean;
+  _applyOp(op: Operation, tracker: Tracker): TrackedValue;
   /** True when `other` has the same contents (same stored root). */
   _sameContent(other: TrackedValue): boolean;
   /** The raw stored value under `key`, or `ABSENT`. */
@@ -41,19 +71,17 @@ export interface ParentLink {
   readonly key: unknown;
 }
 
-const NOTHING = Symbol('nothing');
-
 export class Tracker {
   registered = false;
-  /** Flat read log: kind, a, b, view; four slots per read. */
-  readonly log: unknown[] = [];
+  /** Reads of views of this tracker (other than `baseKeys`), with the view that read. */
+  readonly log = new ReadLog<CollectionReads, TrackedValue>();
   /**
    * Keys read with `get` on the bound view itself (no operations before the read) whose value
    * was plain: what was seen is recomputed from the base at check time, so a read costs one push.
    */
   readonly baseKeys: unknown[] = [];
-  private memoNewer: unknown = NOTHING;
-  private readonly memo = new Map<OpNode, TrackedValue>();
+  /** Replays this tracker's op chains on a newer version (memoized per version). */
+  readonly #replay = new OpReplay<Operation, TrackedValue>((state, op) => state._applyOp(op, this));
 
   constructor(
     readonly scope: ReadScope,
@@ -64,6 +92,8 @@ export class Tracker {
     /** An empty value of this type, for a replay onto a value that no longer exists. */
     readonly empty: () => TrackedValue,
     readonly parent: ParentLink | undefined,
+    /** Checks one logged read against `stateOf(view)` of the version being checked. */
+    readonly check: (...read: CollectionRead) => boolean,
   ) {}
 
   /** Registers this tracker's `holds` with its scope, once. */
@@ -73,10 +103,16 @@ export class Tracker {
     this.scope.recordRead((newer) => this.holds(newer));
   }
 
-  read(kind: number, a: unknown, b: unknown, view: TrackedValue): void {
+  /** Logs a read of `kind` made by `view`. */
+  read<Kind extends keyof CollectionReads>(
+    kind: Kind,
+    first: CollectionReads[Kind][0],
+    second: CollectionReads[Kind][1],
+    view: TrackedValue,
+  ): void {
     const ops = view._ops;
     if (ops !== undefined) ops.marked = true;
-    this.log.push(kind, a, b, view);
+    this.log.record(kind, first, second, view);
     if (!this.registered) this.register();
   }
 
@@ -92,51 +128,34 @@ export class Tracker {
       const now = target._rawGet(keys[i]);
       if (seen === ABSENT ? now !== ABSENT : now === ABSENT || !valuesEqual(seen, now)) return false;
     }
-    const log = this.log;
-    for (let i = 0; i < log.length; i += 4) {
-      const view = log[i + 3] as TrackedValue;
-      const state = view._ops === undefined ? target : this.resolve(view._ops, target);
-      if (!view._checkRead(log[i] as number, log[i + 1], log[i + 2], state)) return false;
-    }
-    return true;
+    if (this.log.length === 0) return true;
+    this.#replay.resolve(undefined, target);
+    return this.log.every(this.check);
+  }
+
+  /**
+   * During `holds` or a replay: the state of the version being checked or replayed onto that
+   * corresponds to `view` (that version after the operations that led to `view`).
+   */
+  stateOf(view: TrackedValue): TrackedValue {
+    const version = this.#replay.version as TrackedValue;
+    return view._ops === undefined ? version : this.#replay.resolve(view._ops, version);
   }
 
   /** The newer base the current replay starts from. */
   get replayBase(): TrackedValue {
-    return this.memoNewer as TrackedValue;
+    return this.#replay.version as TrackedValue;
   }
 
   /** The state after `ops`, replayed on `newer`. Memoized per newer version. */
   resolve(ops: OpNode | undefined, newer: TrackedValue): TrackedValue {
-    if (this.memoNewer !== newer) {
-      this.memo.clear();
-      this.memoNewer = newer;
-    }
-    if (ops === undefined) return newer;
-    const hit = this.memo.get(ops);
-    if (hit !== undefined) return hit;
-    const chain: OpNode[] = [];
-    let state = newer;
-    for (let n: OpNode | undefined = ops; n !== undefined; n = n.prev) {
-      const m = this.memo.get(n);
-      if (m !== undefined) {
-        state = m;
-        break;
-      }
-      chain.push(n);
-    }
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const op = chain[i] as OpNode;
-      state = state._applyOp(op, this);
-      if (op.marked || i === 0) this.memo.set(op, state);
-    }
-    return state;
+    return this.#replay.resolve(ops, newer);
   }
 
   /** Replays `ops` on `newer` (coerced: absent becomes empty) for the kernel's rebase. */
   replay(ops: OpNode | undefined, newer: unknown): TrackedValue {
     const target = this.accept(newer) ?? this.empty();
-    return this.resolve(ops, target);
+    return this.#replay.resolve(ops, target);
   }
 }
 
