@@ -7,7 +7,16 @@
 import { sameAtom } from '@proto/atom';
 import { assertKey, cursorOf, type Dictionary, type Key } from '@proto/collections';
 import { invalidArgument, show } from './errors.js';
-import { IndexData, type IndexDefinition, NO_KEY, normalizePk, sameDefinition } from './index-data.js';
+import { IndexData, normalizePk, sameDefinition } from './index-data.js';
+import {
+  type IndexDeclaration,
+  KindIndex,
+  NO_KEY,
+  type StoredIndex,
+  sameDeclaration,
+  sameKindIndex,
+} from './kind-index.js';
+import { orderedIndexKind } from './ordered-kind.js';
 import { getterOf, parsePath } from './path.js';
 import { isKey, keyRank, keysEqual, RANK_STRING } from './values.js';
 
@@ -16,7 +25,8 @@ export class CollectionState {
 
   constructor(
     readonly data: Dictionary,
-    readonly indexes: readonly IndexData[],
+    /** Every secondary index, in creation order. */
+    readonly indexes: readonly StoredIndex[],
     /** The path of the primary key inside records, when records carry it (for `put`). */
     readonly keyPath: string | undefined,
   ) {}
@@ -36,8 +46,41 @@ export class CollectionState {
     return this.#primitive;
   }
 
-  index(name: string): IndexData | undefined {
-    for (const ix of this.indexes) if (ix.def.name === name) return ix;
+  #ordered: readonly IndexData[] | undefined;
+  #others: readonly KindIndex[] | undefined;
+
+  /** The ordered indexes (the planner's fast paths read these). */
+  get ordered(): readonly IndexData[] {
+    let o = this.#ordered;
+    if (o === undefined) {
+      const all = this.indexes;
+      o = all.every((ix) => ix instanceof IndexData)
+        ? (all as readonly IndexData[])
+        : all.filter((ix): ix is IndexData => ix instanceof IndexData);
+      this.#ordered = o;
+    }
+    return o;
+  }
+
+  /** The indexes of other kinds (the planner asks their kinds for access paths). */
+  get others(): readonly KindIndex[] {
+    let o = this.#others;
+    if (o === undefined) {
+      o = this.indexes.filter((ix): ix is KindIndex => ix instanceof KindIndex);
+      this.#others = o;
+    }
+    return o;
+  }
+
+  /** The index named `name`, of any kind. */
+  index(name: string): StoredIndex | undefined {
+    for (const ix of this.indexes) if (ix.name === name) return ix;
+    return undefined;
+  }
+
+  /** The ordered index named `name`. */
+  orderedIndex(name: string): IndexData | undefined {
+    for (const ix of this.ordered) if (ix.def.name === name) return ix;
     return undefined;
   }
 
@@ -72,9 +115,9 @@ export class CollectionState {
     if (indexes.length > 0) {
       const old = this.data.get(pk);
       const before = old === undefined ? NO_KEY : old;
-      let copy: IndexData[] | undefined;
+      let copy: StoredIndex[] | undefined;
       for (let i = 0; i < indexes.length; i++) {
-        const ix = indexes[i] as IndexData;
+        const ix = indexes[i] as StoredIndex;
         const updated = ix.update(pk, before, record);
         if (updated !== ix) {
           copy ??= indexes.slice();
@@ -95,21 +138,22 @@ export class CollectionState {
     return new CollectionState(this.data.delete(pk), indexes, this.keyPath);
   }
 
-  createIndex(def: IndexDefinition): CollectionState {
-    const existing = this.index(def.name);
+  /** Adds an index built over the records: through its kind (`build`), whatever the kind. */
+  createIndex(decl: IndexDeclaration): CollectionState {
+    const existing = this.index(decl.name);
     if (existing !== undefined) {
-      if (sameDefinition(existing.def, def)) return this;
-      invalidArgument(`index '${def.name}' already exists with another definition; drop it first`);
+      if (sameDeclaration(existing, decl)) return this;
+      invalidArgument(`index '${decl.name}' already exists with another definition; drop it first`);
     }
-    const built = IndexData.build(def, this.#entries());
-    return new CollectionState(this.data, [...this.indexes, built], this.keyPath);
+    const built = decl.kind.build(decl.definition, this.#entries());
+    return new CollectionState(this.data, [...this.indexes, held(decl, built)], this.keyPath);
   }
 
   dropIndex(name: string): CollectionState {
     if (this.index(name) === undefined) return this;
     return new CollectionState(
       this.data,
-      this.indexes.filter((ix) => ix.def.name !== name),
+      this.indexes.filter((ix) => ix.name !== name),
       this.keyPath,
     );
   }
@@ -133,12 +177,21 @@ export class CollectionState {
     if (other === this) return true;
     if (!same(other.data, this.data) || other.indexes.length !== this.indexes.length) return false;
     for (let i = 0; i < this.indexes.length; i++) {
-      const a = this.indexes[i] as IndexData;
-      const b = other.indexes[i] as IndexData;
-      if (a !== b && (!sameDefinition(a.def, b.def) || !same(a.tree, b.tree))) return false;
+      const a = this.indexes[i] as StoredIndex;
+      const b = other.indexes[i] as StoredIndex;
+      if (a === b) continue;
+      if (a instanceof IndexData && b instanceof IndexData) {
+        if (!sameDefinition(a.def, b.def) || !same(a.tree, b.tree)) return false;
+      } else if (!(a instanceof KindIndex && b instanceof KindIndex && sameKindIndex(a, b))) return false;
     }
     return true;
   }
+}
+
+/** How a state holds a kind's index value: the ordered kind's value is its own holder. */
+export function held(decl: IndexDeclaration, instance: unknown): StoredIndex {
+  if (decl.kind === orderedIndexKind) return instance as IndexData;
+  return new KindIndex(decl.name, decl.kind, decl.definition, instance);
 }
 
 function same(a: Dictionary, b: Dictionary): boolean {

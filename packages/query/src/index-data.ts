@@ -17,7 +17,9 @@ import {
 } from '@proto/collections';
 import { invalidArgument, UniqueConstraintError } from './errors.js';
 import { type Accessor, fnAccessor, pathAccessor } from './expr.js';
+import { type IndexKind, indexKind } from './index-kind.js';
 import { registeredKeyFunction } from './key-function.js';
+import { NO_KEY, type StoredIndex } from './kind-index.js';
 import { getterOf, parsePath, type Visitor, visitorOf } from './path.js';
 import { isKey, keysEqual } from './values.js';
 
@@ -31,8 +33,7 @@ export interface IndexDefinition {
   readonly unique: boolean;
 }
 
-/** Marks "no key". */
-export const NO_KEY: unique symbol = Symbol('no-key');
+export { NO_KEY };
 
 const EMPTY: readonly Key[] = [];
 
@@ -41,8 +42,8 @@ export function normalizePk<K>(pk: K): K {
   return (typeof pk === 'number' && pk === 0 ? 0 : pk) as K;
 }
 
-/** An immutable index: definition, tree and counts. */
-export class IndexData {
+/** An immutable ordered index (the kind `ordered`, see `ordered-kind.ts`): definition, tree and counts. */
+export class IndexData implements StoredIndex {
   /** The accessor the index answers for. */
   readonly accessor: Accessor;
   /** True for a `[]` path: a record may have several keys. */
@@ -78,6 +79,18 @@ export class IndexData {
 
   get name(): string {
     return this.def.name;
+  }
+
+  get kind(): IndexKind {
+    return indexKind('ordered') as IndexKind;
+  }
+
+  get definition(): IndexDefinition {
+    return this.def;
+  }
+
+  get instance(): IndexData {
+    return this;
   }
 
   /** Distinct index keys in the tree. */

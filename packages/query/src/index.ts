@@ -35,10 +35,19 @@ export {
 } from './expr.js';
 export type { IndexDefinition, IndexTarget } from './index-data.js';
 export {
+  type AccessContext,
+  type IndexAccessPath,
+  type IndexKind,
+  type IndexStats,
+  indexKind,
+  registerIndexKind,
+} from './index-kind.js';
+export {
   type CollectionOptions,
   IndexedCollection,
   type IndexInfo,
   type IndexSpec,
+  type KindIndexSpec,
 } from './indexed-collection.js';
 export { registerKeyFunction } from './key-function.js';
 export type { Path, PathOf, PathValue } from './path.js';

@@ -23,14 +23,20 @@ import {
   valuesEqual,
 } from '@proto/atom';
 import { cursorOf, Dictionary, type Key } from '@proto/collections';
-import { CollectionState } from './collection-state.js';
+import { CollectionState, held } from './collection-state.js';
 import { invalidArgument, QueryError, queryError } from './errors.js';
 import type { KeyFunctionField } from './expr.js';
-import { defineIndex, IndexData, type IndexDefinition, type IndexTarget } from './index-data.js';
+import { defineIndex, type IndexDefinition, type IndexTarget } from './index-data.js';
+import { declaredKind, type IndexKind, storedKind } from './index-kind.js';
+import { collectAtoms, type IndexDeclaration, KindIndex, type StoredIndex } from './kind-index.js';
+import { orderedIndexKind } from './ordered-kind.js';
 import type { PathOf } from './path.js';
 import { OP_CREATE_INDEX, OP_DELETE, OP_DROP_INDEX, OP_SET, type Op, Track } from './tracking.js';
 
-/** How an index is declared: a path, or `{ path | key, unique }`. */
+/**
+ * How an index is declared: a path, or `{ path | key, unique }` (an ordered index), or
+ * `{ kind, options }` (an index of a registered kind, see `IndexKind`).
+ */
 export type IndexSpec<V> =
   | PathOf<V>
   | {
@@ -39,11 +45,23 @@ export type IndexSpec<V> =
       readonly key?: KeyFunctionField<V, unknown>;
       /** Reject two records with the same key (`UniqueConstraintError`). */
       readonly unique?: boolean;
-    };
+      readonly kind?: undefined;
+    }
+  | KindIndexSpec;
+
+/** An index of a registered kind: `kind.define(name, options)` validates the options. */
+export interface KindIndexSpec {
+  /** The kind (registered with `registerIndexKind`). */
+  readonly kind: IndexKind;
+  /** What the kind's `define` validates, e.g. `{ path: 'name' }`. */
+  readonly options?: unknown;
+}
 
 /** What `indexes()` reports about one index. */
 export interface IndexInfo {
   readonly name: string;
+  /** Its kind's name (`ordered` for path and key-function indexes). */
+  readonly kind: string;
   /** The indexed path, or `fn:<name>` for a key function. */
   readonly on: string;
   readonly unique: boolean;
@@ -99,7 +117,7 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
   ): IndexedCollection<V, K> {
     let state = new CollectionState(Dictionary.empty(), [], checkKeyPath(options.key));
     for (const [name, spec] of Object.entries(options.indexes ?? {}))
-      state = state.createIndex(toDefinition(name, spec));
+      state = state.createIndex(toDeclaration(name, spec));
     return new IndexedCollection<V, K>(state);
   }
 
@@ -126,7 +144,7 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
     const data = Dictionary.from(entries as Iterable<readonly [Key, unknown]>);
     let state = new CollectionState(data, [], checkKeyPath(options.key));
     for (const [name, spec] of Object.entries(options.indexes ?? {}))
-      state = state.createIndex(toDefinition(name, spec));
+      state = state.createIndex(toDeclaration(name, spec));
     return new IndexedCollection<V, K>(state);
   }
 
@@ -217,7 +235,7 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
       for (const r of records) entries.push([state.primaryKeyOf(r), r]);
       const data = Dictionary.from(entries);
       let next = new CollectionState(data, [], state.keyPath);
-      for (const ix of state.indexes) next = next.createIndex(ix.def);
+      for (const ix of state.indexes) next = next.createIndex(ix);
       return new IndexedCollection<V, K>(next);
     }
     let out: IndexedCollection<V, K> = this;
@@ -239,10 +257,10 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
    * users.createIndex('byTag', 'tags[]')        // one entry per element
    */
   createIndex(name: string, spec: IndexSpec<V>): IndexedCollection<V, K> {
-    const def = toDefinition(name, spec);
+    const decl = toDeclaration(name, spec);
     const state = this._state();
     this.#observeDefinitions(state);
-    return this.#derive(state.createIndex(def), OP_CREATE_INDEX, def, undefined);
+    return this.#derive(state.createIndex(decl), OP_CREATE_INDEX, decl, undefined);
   }
 
   /** Removes an index; throws `QueryError` (`not-found`) when there is none by that name. */
@@ -269,9 +287,12 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
 
   #observeDefinitions(state: CollectionState): void {
     if (this.#track === undefined) return;
-    const seen = state.indexes.map((ix) => ix.def);
+    const seen = state.indexes.map((ix) => ix.definition);
+    const kinds = state.indexes.map((ix) => ix.kind.name);
     this._observe(
-      (s) => s.indexes.length === seen.length && s.indexes.every((ix, i) => valuesEqual(ix.def, seen[i])),
+      (s) =>
+        s.indexes.length === seen.length &&
+        s.indexes.every((ix, i) => ix.kind.name === kinds[i] && valuesEqual(ix.definition, seen[i])),
     );
   }
 
@@ -350,41 +371,61 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
 
   toPayload(): unknown {
     const s = this._state();
-    return [
-      1,
-      s.keyPath ?? null,
-      s.data,
-      s.indexes.map((ix) => [
-        ix.def.name,
-        'path' in ix.def.on ? `path:${ix.def.on.path}` : `fn:${ix.def.on.fn}`,
-        ix.def.unique,
-        ix.tree,
-        ix.entries,
-        ix.covered,
-        ix.strings,
-      ]),
-    ];
+    return [1, s.keyPath ?? null, s.data, s.indexes.map(rowOf)];
   }
 
   override childAtoms(): Iterable<Atom | AtomRef> {
     if (this.#state === undefined && this.#payload !== undefined) {
       const p = this.#payload;
-      return [p[2] as Atom, ...(p[3] as unknown[][]).map((ix) => ix[3] as Atom)];
+      const out: (Atom | AtomRef)[] = [p[2] as Atom];
+      for (const row of p[3] as unknown[][]) {
+        if (row.length === ORDERED_ROW) out.push(row[3] as Atom);
+        else collectAtoms(row[4], out);
+      }
+      return out;
     }
     const s = this._state();
-    return [s.data, ...s.indexes.map((ix) => ix.tree)];
+    const out: (Atom | AtomRef)[] = [s.data];
+    for (const ix of s.indexes) {
+      if (ix instanceof KindIndex) collectAtoms(ix.encoded(), out);
+      else out.push((ix.instance as { tree: Atom }).tree);
+    }
+    return out;
   }
 }
 
-function infoOf(ix: IndexData): IndexInfo {
+/** Stored rows: an ordered index as `[name, 'path:…' | 'fn:…', unique, tree, entries, covered, strings]`. */
+const ORDERED_ROW = 7;
+/** Any other kind as `[name, 'kind:<name>', package, definition, encoded]`. */
+const KIND_ROW = 5;
+
+function rowOf(ix: StoredIndex): unknown[] {
+  if (ix instanceof KindIndex)
+    return [ix.name, `kind:${ix.kind.name}`, ix.kind.package, ix.definition, ix.encoded()];
+  const def = ix.definition as IndexDefinition;
+  const [tree, entries, covered, strings] = orderedIndexKind.encode(ix.instance as never) as unknown[];
+  return [
+    def.name,
+    'path' in def.on ? `path:${def.on.path}` : `fn:${def.on.fn}`,
+    def.unique,
+    tree,
+    entries,
+    covered,
+    strings,
+  ];
+}
+
+function infoOf(ix: StoredIndex): IndexInfo {
+  const d = ix.kind.describe(ix.instance);
   return {
-    name: ix.def.name,
-    on: 'path' in ix.def.on ? ix.def.on.path : `fn:${ix.def.on.fn}`,
-    unique: ix.def.unique,
-    multi: ix.multi,
-    entries: ix.entries,
-    keys: ix.keyCount,
-    covered: ix.covered,
+    name: ix.name,
+    kind: ix.kind.name,
+    on: d.on,
+    unique: d.unique === true,
+    multi: d.multi === true,
+    entries: d.entries,
+    keys: d.keys,
+    covered: d.covered,
   };
 }
 
@@ -396,13 +437,21 @@ function checkKeyPath(path: string | undefined): string | undefined {
   return path;
 }
 
-function toDefinition<V>(name: string, spec: IndexSpec<V>): IndexDefinition {
-  if (typeof spec === 'string') return defineIndex(name, spec);
-  return defineIndex(name, {
-    ...(spec.path === undefined ? {} : { path: spec.path as string }),
-    ...(spec.key === undefined ? {} : { key: spec.key }),
-    ...(spec.unique === undefined ? {} : { unique: spec.unique }),
+function toDeclaration<V>(name: string, spec: IndexSpec<V>): IndexDeclaration {
+  if (typeof spec === 'string')
+    return { name, kind: orderedIndexKind as IndexKind, definition: defineIndex(name, spec) };
+  if (typeof spec === 'object' && spec !== null && spec.kind !== undefined) {
+    if (typeof name !== 'string' || name.length === 0) invalidArgument('an index needs a non-empty name');
+    const kind = declaredKind(spec.kind, name);
+    return { name, kind, definition: kind.define(name, (spec as KindIndexSpec).options) };
+  }
+  const s = spec as Exclude<IndexSpec<V>, string | KindIndexSpec>;
+  const definition = defineIndex(name, {
+    ...(s.path === undefined ? {} : { path: s.path as string }),
+    ...(s.key === undefined ? {} : { key: s.key }),
+    ...(s.unique === undefined ? {} : { unique: s.unique }),
   });
+  return { name, kind: orderedIndexKind as IndexKind, definition };
 }
 
 function corrupt(): never {
@@ -421,7 +470,12 @@ function asDictionary(slot: unknown): Dictionary {
 
 function decodeState(p: readonly unknown[]): CollectionState {
   const data = asDictionary(p[2]);
-  const indexes = (p[3] as unknown[][]).map((row) => {
+  const indexes = (p[3] as unknown[][]).map((row): StoredIndex => {
+    if (row.length === KIND_ROW) {
+      const [name, tag, pkg, definition, stored] = row as [string, string, string | null, unknown, unknown];
+      const kind = storedKind(tag.slice(5), pkg, name);
+      return held({ name, kind, definition }, kind.decode(definition, stored));
+    }
     const [name, target, unique, tree, entries, covered, strings] = row as [
       string,
       string,
@@ -432,7 +486,7 @@ function decodeState(p: readonly unknown[]): CollectionState {
       number,
     ];
     const on: IndexTarget = target.startsWith('path:') ? { path: target.slice(5) } : { fn: target.slice(3) };
-    return new IndexData({ name, on, unique }, asDictionary(tree), entries, covered, strings);
+    return orderedIndexKind.decode({ name, on, unique }, [asDictionary(tree), entries, covered, strings]);
   });
   return new CollectionState(data, indexes, (p[1] as string | null) ?? undefined);
 }
@@ -449,8 +503,19 @@ registerAtomType(IndexedCollection.typeName, (payload) => {
   }
   for (const row of payload[3] as unknown[]) {
     if (
+      Array.isArray(row) &&
+      row.length === KIND_ROW &&
+      typeof row[0] === 'string' &&
+      typeof row[1] === 'string' &&
+      row[1].startsWith('kind:') &&
+      row[1].length > 5 &&
+      (row[2] === null || typeof row[2] === 'string')
+    ) {
+      continue;
+    }
+    if (
       !Array.isArray(row) ||
-      row.length !== 7 ||
+      row.length !== ORDERED_ROW ||
       typeof row[0] !== 'string' ||
       typeof row[1] !== 'string' ||
       !(row[1].startsWith('path:') || row[1].startsWith('fn:')) ||

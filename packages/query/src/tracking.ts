@@ -8,7 +8,7 @@ import { type ReadScope, sameAtom } from '@proto/atom';
 import { Dictionary, type Key } from '@proto/collections';
 import type { CollectionState } from './collection-state.js';
 import { isUniqueViolation, QueryError } from './errors.js';
-import type { IndexDefinition } from './index-data.js';
+import type { IndexDeclaration } from './kind-index.js';
 
 export const OP_SET = 0;
 export const OP_DELETE = 1;
@@ -35,7 +35,7 @@ export function applyOp(state: CollectionState, op: Op): CollectionState {
     case OP_DELETE:
       return state.delete(op.a as Key);
     case OP_CREATE_INDEX:
-      return state.createIndex(op.a as IndexDefinition);
+      return state.createIndex(op.a as IndexDeclaration);
     default:
       return state.dropIndex(op.a as string);
   }

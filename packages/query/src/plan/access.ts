@@ -21,7 +21,7 @@ export class CollectionRef {
   ) {}
 
   index(name: string): IndexData {
-    const ix = this.state.index(name);
+    const ix = this.state.orderedIndex(name);
     if (ix === undefined)
       queryError('not-found', `index '${name}' no longer exists in this version of the collection`);
     return ix;

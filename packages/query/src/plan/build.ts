@@ -158,7 +158,7 @@ export function buildPlan(
     const coll = source as IndexedCollection<unknown, Key>;
     const ref = new CollectionRef(coll, coll._state(), label);
     const path = steps[0].path;
-    const ix = ref.state.indexes.find(
+    const ix = ref.state.ordered.find(
       (x) => x.accessor.id === path && !x.multi && x.covered === ref.state.size,
     );
     if (ix !== undefined) {

@@ -12,7 +12,7 @@ import { IndexCursor, type IndexData } from '../index-data.js';
 import { isKey, keyRank, prefixEnd, RANK_ARRAY, RANK_DATE, RANK_STRING, rankMin } from '../values.js';
 import { type CollectionRef, Fetch, PrimaryKeyLookup, PrimaryKeyRange } from './access.js';
 import { C_FETCH, C_FILTER, C_INDEX, C_SCAN, C_SEEK, C_SET, jitter } from './cost.js';
-import { IndexProbe, IndexRangeScan, Union } from './index-access.js';
+import { IndexProbe, IndexRangeScan, KindAccess, Union } from './index-access.js';
 import type { PlanNode } from './node.js';
 import { Filter } from './relational.js';
 
@@ -121,7 +121,7 @@ export function sortedKeys(values: readonly unknown[], desc: boolean): Key[] {
 
 /** The index answering an accessor, if any. */
 export function findIndex(src: CollectionRef, id: string): IndexData | undefined {
-  for (const ix of src.state.indexes) if (ix.accessor.id === id) return ix;
+  for (const ix of src.state.ordered) if (ix.accessor.id === id) return ix;
   return undefined;
 }
 
@@ -289,6 +289,7 @@ export function candidates(
       }
     }
   }
+  if (src.state.others.length > 0) kindCandidates(src, conj, out);
   if (ranges === undefined) return out;
   for (const { ix, range, covers } of ranges.values()) {
     if (covers.length < 2) continue;
@@ -296,6 +297,32 @@ export function candidates(
     out.push(rangeCandidate(src, ix, range, covers, desc));
   }
   return out;
+}
+
+/**
+ * The access paths that indexes of other kinds offer for the conjuncts (through their kind's
+ * `accessPaths`), as candidates. A path must cover at least one conjunct; its estimate is kept
+ * within the collection's size.
+ */
+function kindCandidates(src: CollectionRef, conj: readonly ExprNode[], out: Candidate[]): void {
+  const n = src.state.size;
+  for (const ix of src.state.others) {
+    const paths = ix.kind.accessPaths(ix.instance, conj, { records: n });
+    for (const p of paths) {
+      const covers = p.covers.filter((i) => Number.isInteger(i) && i >= 0 && i < conj.length);
+      if (covers.length === 0 || covers.length !== p.covers.length) continue;
+      const rows = Math.max(0, Math.min(Number.isFinite(p.rows) ? p.rows : n, n));
+      const walk = p.cost !== undefined && Number.isFinite(p.cost) ? p.cost : C_SEEK + rows * C_INDEX;
+      out.push({
+        node: new KindAccess(src, ix.name, p),
+        records: false,
+        rows,
+        walk,
+        covers: [...new Set(covers)],
+        keyOrdered: false,
+      });
+    }
+  }
 }
 
 /** The best index-driven plan for a predicate (records), or undefined when it needs a full scan. */

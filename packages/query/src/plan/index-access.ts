@@ -5,8 +5,10 @@
  */
 import { cursorOf, Dictionary, type EntryCursor, type Key, type KeyRange } from '@proto/collections';
 import type { CollectionState } from '../collection-state.js';
-import { show } from '../errors.js';
+import { queryError, show } from '../errors.js';
 import { countKey, IndexCursor, KeyProbeCursor } from '../index-data.js';
+import type { IndexAccessPath } from '../index-kind.js';
+import { KindIndex } from '../kind-index.js';
 import { ValueSet } from '../values.js';
 import { type CollectionRef, describeRange } from './access.js';
 import { ArrayCursor, type Cursor, EMPTY_CURSOR, type ExecContext, PlanNode } from './node.js';
@@ -383,5 +385,48 @@ export class IndexKeys extends PlanNode {
   }
   open(): Cursor {
     return new KeysCursor(cursorOf(this.src.index(this.index).tree));
+  }
+}
+
+class IterCursor implements Cursor {
+  key: unknown = undefined;
+  readonly value = undefined;
+  constructor(private readonly it: Iterator<Key>) {}
+  next(): boolean {
+    const r = this.it.next();
+    if (r.done === true) return false;
+    this.key = r.value;
+    return true;
+  }
+}
+
+/**
+ * Primary keys from an access path offered by an index kind (`IndexKind.accessPaths`): what a
+ * third-party kind's index contributes to a plan. Opened on the index of the state being read.
+ */
+export class KindAccess extends PlanNode {
+  readonly name: string;
+  constructor(
+    readonly src: CollectionRef,
+    readonly index: string,
+    readonly path: IndexAccessPath,
+  ) {
+    super();
+    this.name = path.operator;
+  }
+  estimate(): number {
+    return this.path.rows;
+  }
+  override indexName(): string {
+    return this.index;
+  }
+  override detail(): string {
+    return `${this.index} ${this.path.detail}`;
+  }
+  open(): Cursor {
+    const ix = this.src.state.index(this.index);
+    if (!(ix instanceof KindIndex))
+      queryError('not-found', `index '${this.index}' no longer exists in this version of the collection`);
+    return new IterCursor(this.path.keys(ix.instance)[Symbol.iterator]());
   }
 }

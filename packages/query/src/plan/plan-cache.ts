@@ -23,7 +23,7 @@ import {
   rangeOf,
   rangeRows,
 } from './candidates.js';
-import { IndexProbe, IndexRangeScan, Union } from './index-access.js';
+import { IndexProbe, IndexRangeScan, KindAccess, Union } from './index-access.js';
 import type { PlanNode } from './node.js';
 import { type AccessRequest, buildOption, finishPlan, type Option } from './options.js';
 import type { SortKey } from './sort.js';
@@ -115,8 +115,10 @@ function refOf(c: Candidate): CandidateRef {
 
 export function toRecipe(o: Option): Recipe | undefined {
   const refs = [o.driver, ...(o.members ?? []), ...(o.parts ?? [])];
-  // OR-merges are planned branch by branch: not reused.
-  if (refs.some((c) => c !== undefined && c.node instanceof Union)) return undefined;
+  // OR-merges are planned branch by branch, and other kinds' paths are estimated by their
+  // kinds for the constants at hand: not reused.
+  if (refs.some((c) => c !== undefined && (c.node instanceof Union || c.node instanceof KindAccess)))
+    return undefined;
   return {
     kind: o.kind,
     ordered: o.ordered,
@@ -160,13 +162,13 @@ function stillFits(c: Candidate, ref: CandidateRef): boolean {
   const node = c.node;
   let now: number;
   if (node instanceof IndexProbe) {
-    const ix = node.src.state.index(node.index);
+    const ix = node.src.state.orderedIndex(node.index);
     if (ix === undefined) return false;
     if (ix.def.unique) return true;
     now = 0;
     for (const k of node.keys) now += ix.count(k);
   } else if (node instanceof IndexRangeScan && node.range !== undefined) {
-    const ix = node.src.state.index(node.index);
+    const ix = node.src.state.orderedIndex(node.index);
     if (ix === undefined) return false;
     const walked: unknown[] = [];
     now = rangeRows(ix, node.range, walked);
@@ -189,7 +191,7 @@ export function fromRecipe(
   switch (r.kind) {
     case 'scan':
     case 'walk': {
-      const ix = r.index === undefined ? undefined : src.state.index(r.index);
+      const ix = r.index === undefined ? undefined : src.state.orderedIndex(r.index);
       if (r.kind === 'walk' && ix === undefined) return undefined;
       option = {
         kind: r.kind,

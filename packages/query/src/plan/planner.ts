@@ -159,7 +159,7 @@ function planFresh(
         const mask = maskOf(m.covers);
         if (m === d || (covered & mask) !== 0) continue;
         const probe = m.node as IndexProbe;
-        const each = src.state.index(probe.index)?.memberIsCheap(probe.keys[0] as Key)
+        const each = src.state.orderedIndex(probe.index)?.memberIsCheap(probe.keys[0] as Key)
           ? C_MEMBER_CACHED
           : C_MEMBER;
         const sel = Math.min(1, m.rows / n);
