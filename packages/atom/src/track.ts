@@ -16,6 +16,10 @@
  *   read is still true of it. Values derived from a bound view carry the same scope.
  * - `[derivation]` on a value derived from a bound view (by updates) describes how to get from
  *   the view's base to this value: `replay(newer)` applies the same changes to a newer version.
+ *
+ * A value type with many kinds of reads and updates keeps them in the typed logs of
+ * `extension/logs.ts` (`ReadLog`, `OpNode`, `OpReplay`): its `holds` checks the read log and its
+ * `replay` replays the op log, as every collection of `@proto/collections` does.
  */
 
 /** Records the facts a transaction relied on. */
