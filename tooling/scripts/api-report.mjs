@@ -57,7 +57,8 @@ for (const folder of readdirSync(join(root, 'packages')).sort()) {
               target: 'ES2022',
               lib: ['ES2023'],
               strict: true,
-              skipLibCheck: true,
+              // The published declarations must compile as a strict consumer meets them.
+              skipLibCheck: false,
               types: [],
             },
             files: [entry.types],
@@ -108,13 +109,12 @@ for (const folder of readdirSync(join(root, 'packages')).sort()) {
           `${manifest.name}${entry.subpath === '.' ? '' : entry.subpath.slice(1)}: public underscore member ${line.trim()}`,
         );
     }
-    if (!result.succeeded) {
+    const label = `${manifest.name}${entry.subpath === '.' ? '' : entry.subpath.slice(1)}`;
+    if (result.apiReportChanged) {
+      failures.push(`${label}: the public API differs from packages/${folder}/api/${entry.name}.api.md`);
+    } else if (!result.succeeded) {
       failures.push(
-        `${manifest.name}${entry.subpath === '.' ? '' : entry.subpath.slice(1)}: api-extractor reported errors`,
-      );
-    } else if (result.apiReportChanged) {
-      failures.push(
-        `${manifest.name}${entry.subpath === '.' ? '' : entry.subpath.slice(1)}: the public API differs from packages/${folder}/api/${entry.name}.api.md`,
+        `${label}: api-extractor reported ${result.errorCount} error(s) and ${result.warningCount} warning(s) (see above)`,
       );
     }
   }

@@ -55,12 +55,13 @@ export type CollectionRead = LoggedRead<CollectionReads, TrackedValue>;
 
 /** What a collection must provide for tracking. Implemented by `TrackedCollection`. */
 export interface TrackedValue {
-  /** Applies one operation to this (unbound) value and returns the (unbound) result. */
+  /** @internal Applies one operation to this (unbound) value and returns the (unbound) result. */
   _applyOp(op: Operation, tracker: Tracker): TrackedValue;
-  /** True when `other` has the same contents (same stored root). */
+  /** @internal True when `other` has the same contents (same stored root). */
   _sameContent(other: TrackedValue): boolean;
-  /** The raw stored value under `key`, or `ABSENT`. */
+  /** @internal The raw stored value under `key`, or `ABSENT`. */
   _rawGet(key: unknown): unknown;
+  /** @internal */
   _ops: OpNode | undefined;
 }
 
