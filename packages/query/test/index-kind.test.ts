@@ -169,11 +169,10 @@ const bucketKind: IndexKind<{ readonly on: string }, Buckets> = {
     const out = [];
     for (let i = 0; i < terms.length; i++) {
       const e = terms[i] as ExprNode;
-      if (!('on' in e) || e.on.id !== 'fn:test.bucket' || (e.op !== 'eq' && e.op !== 'in')) continue;
-      const wanted = [...new Set(e.op === 'eq' ? [e.value] : e.values)].filter(
-        (v): v is number => typeof v === 'number',
-      );
-      if (wanted.length !== (e.op === 'eq' ? 1 : e.values.length)) continue;
+      if (!('on' in e) || e.on.id !== 'fn:test.bucket') continue;
+      const values = e.op === 'eq' ? [e.value] : e.op === 'in' ? e.values : undefined;
+      if (values === undefined || !values.every((v) => typeof v === 'number')) continue;
+      const wanted = [...new Set(values as number[])];
       let rows = 0;
       for (const w of wanted) rows += t.get(w)?.size ?? 0;
       out.push({
