@@ -50,7 +50,7 @@ describe('demo: a third-party index kind (issue 10)', () => {
     const q = from(c).where(nameLength.eq(2));
     const e = q.explain();
     expect(e.indexes).toEqual(['byNameLength']);
-    expect(e.text).toContain('LengthScan byNameLength length(name) for eq  (est 20)');
+    expect(e.text).toContain('LengthScan byNameLength length:name() = 2  (est 20)');
     expect(ids(q.toArray())).toEqual(ids(records.filter((p) => p.name.length === 2)));
     const info = c.indexes().find((ix) => ix.name === 'byNameLength');
     expect(info).toMatchObject({ kind: 'demo.length', on: 'length(name)', entries: 1000, keys: 10 });
