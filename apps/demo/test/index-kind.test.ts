@@ -39,6 +39,15 @@ async function open(location: MemoryLocation): Promise<ObjectSpace> {
   return ObjectSpace.open(await openMemoryBackend({ location }));
 }
 
+type People = IndexedCollection<Person, string>;
+
+/** Two transactions begun on the same version, each with its view of the collection. */
+function twoTransactions(db: ReturnType<ObjectSpace['database']>) {
+  const t1 = db.begin();
+  const t2 = db.begin();
+  return { t1, t2, c1: t1.get<People>('people') as People, c2: t2.get<People>('people') as People };
+}
+
 function ids(rows: readonly Person[]): string[] {
   return rows.map((p) => p.id).sort();
 }
@@ -75,17 +84,14 @@ describe('demo: a third-party index kind (issue 10)', () => {
     expect(from(c).where(nameLength.lt(3)).explain().indexes).toContain('byNameLength');
   });
 
-  it('keeps the index current in the same transaction, through a rebase and after a reopen', async () => {
+  it('keeps the index current in the same transaction, through a rebase, an eviction and a reopen', async () => {
     const location = createMemoryLocation();
     const space = await open(location);
     const db = space.database('app');
     await db.transact((tx) => tx.set('people', collection(people(200))));
     // Two concurrent transactions add different records: the second commit rebases onto the
     // first, replaying its write, and the length index holds both.
-    const t1 = db.begin();
-    const t2 = db.begin();
-    const c1 = t1.get<IndexedCollection<Person, string>>('people') as IndexedCollection<Person, string>;
-    const c2 = t2.get<IndexedCollection<Person, string>>('people') as IndexedCollection<Person, string>;
+    const { t1, t2, c1, c2 } = twoTransactions(db);
     const own = c1.put({ id: 'new-1', name: 'abcdefghijklmnopq', city: 'A' });
     // Inside the transaction, its own write is already indexed (t1 commits first, so this
     // read still holds when it commits).
@@ -100,6 +106,10 @@ describe('demo: a third-party index kind (issue 10)', () => {
     const q = from(now).where(nameLength.eq(17));
     expect(q.explain().indexes).toEqual(['byNameLength']);
     expect(ids(q.toArray())).toEqual(['new-1', 'new-2']);
+    // Caches dropped: the index's trees load again from storage.
+    space.evictCaches();
+    const evicted = db.begin({ readOnly: true }).get<People>('people') as People;
+    expect(ids(from(evicted).where(nameLength.eq(17)).toArray())).toEqual(['new-1', 'new-2']);
     await space.close();
 
     // A fresh space over the same location: nothing cached, the index decodes from storage.
@@ -136,10 +146,7 @@ describe('demo: a third-party index kind (issue 10)', () => {
     const space = await open(createMemoryLocation());
     const db = space.database('app');
     await db.transact((tx) => tx.set('people', collection(people(200))));
-    const t1 = db.begin();
-    const t2 = db.begin();
-    const c1 = t1.get<IndexedCollection<Person, string>>('people') as IndexedCollection<Person, string>;
-    const c2 = t2.get<IndexedCollection<Person, string>>('people') as IndexedCollection<Person, string>;
+    const { t1, t2, c1, c2 } = twoTransactions(db);
     // t2 reads "names of length 3" (none) through the index, then writes elsewhere.
     expect(from(c2).where(nameLength.eq(3)).explain().indexes).toEqual(['byNameLength']);
     expect(from(c2).where(nameLength.eq(3)).toArray()).toEqual([]);
@@ -149,10 +156,7 @@ describe('demo: a third-party index kind (issue 10)', () => {
     const error = await t2.commit().catch((e: unknown) => e);
     expect(hasReason(error, 'conflict')).toBe(true);
     // The same read commits when the concurrent record does not match it.
-    const t3 = db.begin();
-    const t4 = db.begin();
-    const c3 = t3.get<IndexedCollection<Person, string>>('people') as IndexedCollection<Person, string>;
-    const c4 = t4.get<IndexedCollection<Person, string>>('people') as IndexedCollection<Person, string>;
+    const { t1: t3, t2: t4, c1: c3, c2: c4 } = twoTransactions(db);
     expect(ids(from(c4).where(nameLength.eq(3)).toArray())).toEqual(['abc']);
     t4.set('people', c4.put({ id: 'other', name: 'abcdefgh', city: 'A' }));
     t3.set('people', c3.put({ id: 'longer', name: 'abcdefghij', city: 'B' }));

@@ -24,6 +24,7 @@ import {
 } from '../src/index.js';
 import { setCostNoise } from '../src/plan/cost.js';
 import type { User } from './helpers.js';
+import { noise } from './oracle.js';
 
 const records: User[] = Array.from({ length: 200 }, (_, i) => ({
   id: `u${String(i).padStart(3, '0')}`,
@@ -194,14 +195,6 @@ const bucketKind: IndexKind<{ readonly on: string }, Buckets> = {
   },
 };
 registerIndexKind(bucketKind);
-
-function noise(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    return 10 ** (((s % 1000) - 500) / 166);
-  };
-}
 
 describe('query: a kind’s access paths in every plan shape (oracle)', () => {
   afterEach(() => setCostNoise(undefined));

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { and, type Expr, field, from, IndexedCollection, not, or } from '../src/index.js';
 import { setCostNoise } from '../src/plan/cost.js';
-import { naive, type OrderKey, type Pred, type Row, valuesOf } from './oracle.js';
+import { naive, noise, type OrderKey, type Pred, type Row, valuesOf } from './oracle.js';
 
 const DATES = [new Date(0), new Date(1000), new Date(86_400_000)];
 const scalar = fc.oneof(
@@ -161,18 +161,6 @@ const ids = (rows: readonly Row[]) => rows.map((r) => r.id);
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 
 const stats = new Map<string, number>();
-
-/**
- * Random cost factors between 1/1000 and 1000: every option the optimizer considers gets picked
- * sometimes, so every plan shape is checked against the oracle.
- */
-function noise(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    return 10 ** (((s % 1000) - 500) / 166);
-  };
-}
 
 describe('query: optimizer against a naive evaluator (oracle)', () => {
   afterEach(() => {

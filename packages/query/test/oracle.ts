@@ -175,3 +175,15 @@ export function naive(
   }
   return out.slice(offset, limit === undefined ? undefined : offset + limit);
 }
+
+/**
+ * Random cost factors between 1/1000 and 1000 (for `setCostNoise`): every option the optimizer
+ * considers gets picked sometimes, so every plan shape is checked against the oracle.
+ */
+export function noise(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return 10 ** (((s % 1000) - 500) / 166);
+  };
+}
