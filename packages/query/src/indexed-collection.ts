@@ -22,6 +22,7 @@ import {
   resolveSlot,
   valuesEqual,
 } from '@proto/atom';
+import { appendOp } from '@proto/atom/extension';
 import { cursorOf, Dictionary, type Key } from '@proto/collections';
 import { CollectionState, held } from './collection-state.js';
 import { invalidArgument, QueryError, queryError } from './errors.js';
@@ -31,7 +32,7 @@ import { declaredKind, type IndexKind, storedKind } from './index-kind.js';
 import { collectAtoms, type IndexDeclaration, KindIndex, type StoredIndex } from './kind-index.js';
 import { orderedIndexKind } from './ordered-kind.js';
 import type { PathOf } from './path.js';
-import { OP_CREATE_INDEX, OP_DELETE, OP_DROP_INDEX, OP_SET, type Op, Track } from './tracking.js';
+import { type CollectionOp, type CollectionOps, Track } from './tracking.js';
 
 /**
  * How an index is declared: a path, or `{ path | key, unique }` (an ordered index), or
@@ -101,7 +102,7 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
   #state: CollectionState | undefined;
   #payload: readonly unknown[] | undefined;
   #track: Track | undefined = undefined;
-  #ops: Op | undefined = undefined;
+  #ops: CollectionOps = undefined;
   /** Set on a bound view: the committed collection it was bound from. */
   #origin: IndexedCollection<unknown, Key> | undefined = undefined;
 
@@ -224,7 +225,7 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
    * record. Records no read: concurrent writers of the same key are ordered, last one wins.
    */
   set(key: K, record: V): IndexedCollection<V, K> {
-    return this.#derive(this._state().set(key, record), OP_SET, key, record);
+    return this.#derive(this._state().set(key, record), { kind: 'set', key, record });
   }
 
   /** Stores many records (see `put`); on an empty collection outside a transaction, bulk-builds. */
@@ -245,7 +246,7 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
 
   /** Removes the record under `key` (and its index entries). Records no read. */
   delete(key: K): IndexedCollection<V, K> {
-    return this.#derive(this._state().delete(key), OP_DELETE, key, undefined);
+    return this.#derive(this._state().delete(key), { kind: 'delete', key });
   }
 
   /**
@@ -260,7 +261,7 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
     const decl = toDeclaration(name, spec);
     const state = this._state();
     this.#observeDefinitions(state);
-    return this.#derive(state.createIndex(decl), OP_CREATE_INDEX, decl, undefined);
+    return this.#derive(state.createIndex(decl), { kind: 'create-index', declaration: decl });
   }
 
   /** Removes an index; throws `QueryError` (`not-found`) when there is none by that name. */
@@ -268,7 +269,7 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
     const state = this._state();
     if (state.index(name) === undefined) queryError('not-found', `no index named '${name}' to drop`);
     this.#observeDefinitions(state);
-    return this.#derive(state.dropIndex(name), OP_DROP_INDEX, name, undefined);
+    return this.#derive(state.dropIndex(name), { kind: 'drop-index', name });
   }
 
   /** The indexes and their sizes. */
@@ -330,12 +331,12 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
     return this.entries();
   }
 
-  #derive(next: CollectionState, kind: number, a: unknown, b: unknown): IndexedCollection<V, K> {
+  #derive(next: CollectionState, op: CollectionOp): IndexedCollection<V, K> {
     const out = new IndexedCollection<V, K>(next);
     const track = this.#track;
     if (track !== undefined) {
       out.#track = track;
-      out.#ops = { prev: this.#ops, kind, a, b };
+      out.#ops = appendOp(this.#ops, op);
     }
     return out;
   }
