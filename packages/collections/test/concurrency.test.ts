@@ -1,4 +1,4 @@
-import { isConflict, type Transaction } from '@proto/atom';
+import type { Transaction } from '@proto/atom';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CountedSet,
@@ -8,7 +8,7 @@ import {
   OrderedSet,
   RepeatedKeysDictionary,
 } from '../src/index.js';
-import { openSpace, type SpaceHandle } from './helpers.js';
+import { commitOutcome, openSpace, type SpaceHandle } from './helpers.js';
 
 type Scores = Dictionary<string, number>;
 type Carts = Dictionary<string, Dictionary<string, number>>;
@@ -31,16 +31,6 @@ function begin(): Transaction {
 
 function read<T>(name: string): T {
   return h.space.database('app').begin({ readOnly: true }).get<T>(name) as T;
-}
-
-async function commitOutcome(tx: Transaction): Promise<'ok' | 'conflict'> {
-  try {
-    await tx.commit();
-    return 'ok';
-  } catch (error) {
-    if (isConflict(error)) return 'conflict';
-    throw error;
-  }
 }
 
 describe('collections: key-level concurrency (Dictionary)', () => {

@@ -2,7 +2,7 @@
  * Shared test helpers: a memory-backed space that can be closed and reopened, key arbitraries
  * and a canonical form of keys for plain `Map` models.
  */
-import { ObjectSpace } from '@proto/atom';
+import { isConflict, ObjectSpace, type Transaction } from '@proto/atom';
 import { createMemoryLocation, type MemoryLocation, openMemoryBackend } from '@proto/storage-memory';
 import fc from 'fast-check';
 import type { Key } from '../src/index.js';
@@ -87,3 +87,14 @@ export const smallString = fc.string({
   maxLength: 3,
   unit: fc.constantFrom('a', 'b', 'c', 'd'),
 });
+
+/** Commits `tx`: 'ok', or 'conflict' when the commit conflicts (any other error is thrown). */
+export async function commitOutcome(tx: Transaction): Promise<'ok' | 'conflict'> {
+  try {
+    await tx.commit();
+    return 'ok';
+  } catch (error) {
+    if (isConflict(error)) return 'conflict';
+    throw error;
+  }
+}

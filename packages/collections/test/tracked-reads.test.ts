@@ -3,10 +3,10 @@
  * read (`at`) and the read of a nested collection (`nested`) whose view recorded nothing else.
  * Each test conflicts through that one check, and commits when the newer version still agrees.
  */
-import { isConflict, type Transaction } from '@proto/atom';
+import type { Transaction } from '@proto/atom';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Dictionary, OrderedSet } from '../src/index.js';
-import { openSpace, type SpaceHandle } from './helpers.js';
+import { commitOutcome, openSpace, type SpaceHandle } from './helpers.js';
 
 let h: SpaceHandle;
 beforeEach(async () => {
@@ -22,16 +22,6 @@ async function seed(name: string, value: unknown): Promise<void> {
 
 function begin(): Transaction {
   return h.space.database('app').begin();
-}
-
-async function commitOutcome(tx: Transaction): Promise<'ok' | 'conflict'> {
-  try {
-    await tx.commit();
-    return 'ok';
-  } catch (error) {
-    if (isConflict(error)) return 'conflict';
-    throw error;
-  }
 }
 
 type Carts = Dictionary<string, unknown>;
