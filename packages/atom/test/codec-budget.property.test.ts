@@ -4,24 +4,11 @@
  * sizes drawn from the values that hurt (hole runs and array lengths near V8's thresholds, huge
  * counts, bigint sizes above V8's limit) behind a valid checksum, so they reach the decoder.
  */
-import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { atomReferences, decodeValue } from '../src/codec.js';
 import { isProtoError } from '../src/errors.js';
-
-const TAG = {
-  null: 0x02,
-  bigint: 0x08,
-  string: 0x0a,
-  bytes: 0x0c,
-  array: 0x0d,
-  object: 0x0e,
-  holes: 0x0f,
-  pointer: 0x10,
-  segment: 0x11,
-  zero: 0x80,
-} as const;
+import { frame, T, varint } from './frames.js';
 
 /** Heap a decode may add while its result is held: this plus `BYTES_FACTOR` per input byte. */
 const BASE_BUDGET = 1 << 20;
@@ -29,27 +16,8 @@ const BYTES_FACTOR = 256;
 /** Wall time a decode of at most a few KiB may take, with room for a loaded machine. */
 const TIME_BUDGET_MS = 1000;
 
-function varint(value: number): number[] {
-  const out: number[] = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    out.push((rest % 0x80) | 0x80);
-    rest = Math.floor(rest / 0x80);
-  }
-  out.push(rest);
-  return out;
-}
-
 function uint32(value: number): number[] {
   return [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff];
-}
-
-/** A value frame around `body`, with a valid checksum. */
-function frame(body: readonly number[]): Uint8Array {
-  const bytes = new Uint8Array([0x70, 0x62, 1, 0x56, 0, 0, 0, 0, ...body]);
-  const crc = crc32(bytes.subarray(8), crc32(bytes.subarray(0, 4)));
-  new DataView(bytes.buffer).setUint32(4, crc, true);
-  return bytes;
 }
 
 /** Sizes around the thresholds of V8's arrays (1024 slots, ~32M slots) and of the format. */
@@ -62,15 +30,15 @@ const size = fc.oneof(
 
 /** One token of a body: a tag with a declared size, or a small complete value. */
 const token: fc.Arbitrary<readonly number[]> = fc.oneof(
-  size.map((n) => [TAG.array, ...varint(n)]),
-  size.map((n) => [TAG.holes, ...varint(n)]),
-  size.map((n) => [TAG.object, ...varint(n)]),
-  size.map((n) => [TAG.string, ...varint(n)]),
-  size.map((n) => [TAG.bytes, ...varint(n)]),
-  size.map((n) => [TAG.bigint, ...varint(n), 1]),
-  fc.integer({ min: 0, max: 2 ** 32 - 1 }).map((n) => [TAG.segment, ...uint32(n)]),
-  size.map((n) => [TAG.pointer, ...varint(n), 0x61]),
-  fc.constantFrom([TAG.null], [TAG.zero], [TAG.zero + 7], [0x01, 0x61]),
+  size.map((n) => [T.array, ...varint(n)]),
+  size.map((n) => [T.holes, ...varint(n)]),
+  size.map((n) => [T.object, ...varint(n)]),
+  size.map((n) => [T.string, ...varint(n)]),
+  size.map((n) => [T.bytes, ...varint(n)]),
+  size.map((n) => [T.bigint, ...varint(n), 1]),
+  fc.integer({ min: 0, max: 2 ** 32 - 1 }).map((n) => [T.segment, ...uint32(n)]),
+  size.map((n) => [T.pointer, ...varint(n), 0x61]),
+  fc.constantFrom([T.null], [T.int(0)], [T.int(7)], [0x01, 0x61]),
 );
 
 const body = fc.array(token, { minLength: 1, maxLength: 48 }).map((tokens) => tokens.flat());
@@ -124,8 +92,8 @@ describe('atom: codec decoding budget', () => {
     // 64 arrays of 2^25 - 1 slots (just under V8's largest fast array), each a run of holes and
     // one element: about 650 bytes.
     const length = 2 ** 25 - 1;
-    const inner = [TAG.array, ...varint(length), TAG.holes, ...varint(length - 1), TAG.zero];
-    const bytes = frame([TAG.array, ...varint(64), ...Array.from({ length: 64 }, () => inner).flat()]);
+    const inner = [T.array, ...varint(length), T.holes, ...varint(length - 1), T.int(0)];
+    const bytes = frame([T.array, ...varint(64), ...Array.from({ length: 64 }, () => inner).flat()]);
     expect(decodeWithinBudget(bytes)).toBe('ok');
     const decoded = decodeValue(bytes, toRef) as unknown[][];
     expect(decoded).toHaveLength(64);
@@ -138,12 +106,10 @@ describe('atom: codec decoding budget', () => {
   it('rejects a bigint above the largest JavaScript bigint the same way in the scanner and the decoder', () => {
     // A frame that really holds 2^27 + 1 magnitude bytes (V8's bigints stop at 2^30 bits).
     const magnitude = 2 ** 27 + 1;
-    const head = [0x70, 0x62, 1, 0x56, 0, 0, 0, 0, TAG.bigint, ...varint(magnitude)];
-    const bytes = new Uint8Array(head.length + magnitude);
-    bytes.set(head);
-    bytes.fill(0x5a, head.length);
-    const crc = crc32(bytes.subarray(8), crc32(bytes.subarray(0, 4)));
-    new DataView(bytes.buffer).setUint32(4, crc, true);
+    const head = [T.bigint, ...varint(magnitude)];
+    const body = new Uint8Array(head.length + magnitude).fill(0x5a);
+    body.set(head);
+    const bytes = frame(body);
     expect(outcome(() => atomReferences(bytes))).toBe('corrupt');
     expect(outcome(() => decodeValue(bytes, toRef))).toBe('corrupt');
     expect(() => decodeValue(bytes, toRef)).toThrow(/above the \d+ a JavaScript bigint can hold/);

@@ -12,6 +12,7 @@ import {
 } from '../src/codec.js';
 import type { ProtoErrorReason } from '../src/errors.js';
 import { isProtoError } from '../src/errors.js';
+import { frame, T, varint } from './frames.js';
 import { difference, Ref } from './strict-equality.js';
 
 // ---- helpers ------------------------------------------------------------------------------
@@ -40,51 +41,11 @@ function errorOf(run: () => unknown): Error {
   throw new Error('expected an error');
 }
 
-/** A frame with a correct header and checksum around hand-written body bytes. */
-function frame(body: readonly number[], kind = 0x56): Uint8Array {
-  const head = new Uint8Array([0x70, 0x62, 1, kind]);
-  const rest = new Uint8Array(body);
-  const crc = crc32(rest, crc32(head));
-  const bytes = new Uint8Array(8 + rest.length);
-  bytes.set(head);
-  new DataView(bytes.buffer).setUint32(4, crc, true);
-  bytes.set(rest, 8);
-  return bytes;
-}
-
-/** LEB128, as the format writes it. */
-function varint(value: number): number[] {
-  const out: number[] = [];
-  while (value >= 0x80) {
-    out.push((value % 0x80) | 0x80);
-    value = Math.floor(value / 0x80);
-  }
-  out.push(value);
-  return out;
-}
-
 /** A UTF-8 string body: header (byte length * 2), then bytes. */
 function str(value: string): number[] {
   const bytes = [...Buffer.from(value, 'utf8')];
   return [...varint(bytes.length * 2), ...bytes];
 }
-
-const T = {
-  undefined: 0x01,
-  null: 0x02,
-  uint: 0x05,
-  nint: 0x06,
-  float: 0x07,
-  bigint: 0x08,
-  string: 0x0a,
-  date: 0x0b,
-  bytes: 0x0c,
-  array: 0x0d,
-  object: 0x0e,
-  holes: 0x0f,
-  pointer: 0x10,
-  int: (n: number) => 0x80 + n,
-};
 
 const refs = { reference: (value: object) => (value instanceof Ref ? value.pointer : undefined) };
 const toRef = { reference: (pointer: string) => new Ref(pointer) };
