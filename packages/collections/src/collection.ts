@@ -51,6 +51,13 @@ export interface ChildOp {
   readonly child: TrackedCollection;
 }
 
+/** The updates of a key → value map (`Dictionary`, `HashDictionary`), replayed on a newer version. */
+export type KeyedMapOp =
+  | { readonly kind: 'set'; readonly key: unknown; readonly value: unknown }
+  | { readonly kind: 'delete'; readonly key: unknown }
+  | { readonly kind: 'increment'; readonly key: unknown; readonly delta: number }
+  | ChildOp;
+
 function childAt(state: TrackedValue, key: unknown): unknown {
   const raw = (state as TrackedCollection)._rawGet(key);
   return raw === ABSENT ? undefined : resolveValue(raw);

@@ -2,7 +2,7 @@
  * `Dictionary<K, V>`: a persistent ordered map on a wide B+ tree, stored as atoms.
  */
 import { Atom, AtomRef, registerAtomType } from '@proto/atom';
-import { type ChildOp, detach, incrementedValue, type RawScan, TrackedCollection } from './collection.js';
+import { detach, incrementedValue, type KeyedMapOp, type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import type { KSlot } from './internal/keyed-node.js';
@@ -23,13 +23,6 @@ import { badPayload, leafValue } from './internal/slots.js';
 import type { Tracker } from './internal/tracking.js';
 import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
 import { type RangeOptions, toKRange } from './range.js';
-
-/** The updates a dictionary records on a tracked lineage, replayed on a newer version. */
-type DictionaryOp =
-  | { readonly kind: 'set'; readonly key: unknown; readonly value: unknown }
-  | { readonly kind: 'delete'; readonly key: unknown }
-  | { readonly kind: 'increment'; readonly key: unknown; readonly delta: number }
-  | ChildOp;
 
 function keysEqual(a: unknown, b: unknown): boolean {
   return compareKeys(a, b) === 0;
@@ -274,11 +267,11 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
     return this._coreSet(key, value);
   }
   /** @internal */
-  protected override _derive(next: TrackedCollection, op: DictionaryOp): this {
+  protected override _derive(next: TrackedCollection, op: KeyedMapOp): this {
     return super._derive(next, op);
   }
   /** @internal */
-  _applyOp(op: DictionaryOp, tracker: Tracker): TrackedCollection {
+  _applyOp(op: KeyedMapOp, tracker: Tracker): TrackedCollection {
     switch (op.kind) {
       case 'set':
         return this._coreSet(op.key, op.value);

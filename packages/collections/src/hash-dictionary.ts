@@ -4,7 +4,7 @@
  * keys with the same hash share a collision bucket.
  */
 import { type Atom, AtomRef, registerAtomType, valuesEqual } from '@proto/atom';
-import { type ChildOp, detach, incrementedValue, type RawScan, TrackedCollection } from './collection.js';
+import { detach, incrementedValue, type KeyedMapOp, type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import { hashValue } from './internal/hash.js';
@@ -13,13 +13,6 @@ import { FULL_RANGE, KScan } from './internal/keyed-scan.js';
 import { ABSENT, insert, lookup, remove } from './internal/keyed-tree.js';
 import { badPayload } from './internal/slots.js';
 import type { Tracker } from './internal/tracking.js';
-
-/** The updates a hash dictionary records on a tracked lineage, replayed on a newer version. */
-type HashDictionaryOp =
-  | { readonly kind: 'set'; readonly key: unknown; readonly value: unknown }
-  | { readonly kind: 'delete'; readonly key: unknown }
-  | { readonly kind: 'increment'; readonly key: unknown; readonly delta: number }
-  | ChildOp;
 
 /** Streams the entries of every bucket. */
 class BucketScan implements RawScan {
@@ -199,11 +192,11 @@ export class HashDictionary<K = unknown, V = unknown> extends TrackedCollection 
     return this._coreSet(key, value);
   }
   /** @internal */
-  protected override _derive(next: TrackedCollection, op: HashDictionaryOp): this {
+  protected override _derive(next: TrackedCollection, op: KeyedMapOp): this {
     return super._derive(next, op);
   }
   /** @internal */
-  _applyOp(op: HashDictionaryOp, tracker: Tracker): TrackedCollection {
+  _applyOp(op: KeyedMapOp, tracker: Tracker): TrackedCollection {
     switch (op.kind) {
       case 'set':
         return this._coreSet(op.key, op.value);
