@@ -66,6 +66,23 @@ export abstract class Atom {
    * finds them by walking the payload.
    */
   childAtoms?(): Iterable<Atom | AtomRef>;
+
+  /**
+   * Optional, with `withDelta`: what changed from `older` (an earlier version of this value,
+   * of the same atom type) to this one, as a small codec value, or `undefined` when the change
+   * is better stored as the whole value (too large, or a different shape). A delta commit
+   * stores it instead of the atoms this version rewrote (see the kernel README, "What a commit
+   * writes"). It must not change either atom, and `older.withDelta(delta)` must rebuild this
+   * version's contents exactly.
+   */
+  deltaSince?(older: Atom): unknown;
+
+  /**
+   * Optional, with `deltaSince`: this value with `delta` applied, a new atom equal in contents
+   * to the version `deltaSince` was called on. Throws a `corrupt` error for a delta it cannot
+   * apply. Runs when a space opens or picks up another process's commits.
+   */
+  withDelta?(delta: unknown): Atom;
 }
 
 /** A reference to a stored atom that is loaded on demand. Cheap to hold; never pins memory. */

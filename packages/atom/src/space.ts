@@ -11,7 +11,6 @@
  * Databases get a narrow `DatabaseHost` from the space, never the space itself.
  */
 
-import { resolveSlot } from './atom.js';
 import { Database, type DatabaseHost } from './database.js';
 import { StorageError, TransactionError } from './errors.js';
 import { History } from './space/history.js';
@@ -41,6 +40,17 @@ export interface ObjectSpaceOptions {
   readonly historyLimit?: number;
   /** How often a group of commits is re-tried when another process moved the root (default 20). */
   readonly casRetries?: number;
+  /**
+   * When a commit is written whole (a checkpoint) instead of as a delta record: after
+   * `commits` delta records (default 1,000; 0 writes every commit whole) or once they add up
+   * to `bytes` (default 4 MiB). Between checkpoints, commits changed since the last one stay
+   * in memory as well, and opening the space replays their delta records: both are bounded by
+   * this policy. See the README, "What a commit writes".
+   */
+  readonly checkpoint?: {
+    readonly commits?: number;
+    readonly bytes?: number;
+  };
 }
 
 /** Counters for tests, tools and benchmarks. */
@@ -49,8 +59,10 @@ export interface SpaceStats {
   readonly commits: number;
   readonly conflicts: number;
   readonly rebases: number;
-  /** Compare-and-set calls made: one per group of commits. */
+  /** Compare-and-set calls made: one per group of commits (and one per explicit checkpoint). */
   readonly barriers: number;
+  /** Checkpoints written: commits written whole, not as delta records. */
+  readonly checkpoints: number;
   readonly atomsWritten: number;
   readonly bytesWritten: number;
   readonly atomsLoaded: number;
@@ -77,7 +89,10 @@ export class ObjectSpace {
 
   private constructor(backend: StorageBackend, options: ObjectSpaceOptions) {
     const store = new AtomStore(backend, options.cache ?? {});
-    const history = new History(store, options.historyLimit ?? 32);
+    const history = new History(store, options.historyLimit ?? 32, {
+      commits: options.checkpoint?.commits ?? 1000,
+      bytes: options.checkpoint?.bytes ?? 4 * 1024 * 1024,
+    });
     this.#store = store;
     this.#history = history;
     this.#pipeline = new CommitPipeline(
@@ -116,6 +131,11 @@ export class ObjectSpace {
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
       throw invalid(`historyLimit must be a non-negative integer, got ${limit}`);
     }
+    for (const field of ['commits', 'bytes'] as const) {
+      const value = options.checkpoint?.[field];
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 0))
+        throw invalid(`checkpoint.${field} must be a non-negative integer, got ${value}`);
+    }
     const space = new ObjectSpace(guardBackend(backend), options);
     try {
       space.#history.advance(await space.#history.read());
@@ -151,7 +171,7 @@ export class ObjectSpace {
 
   /** Names of the databases that have committed at least once, sorted. */
   databaseNames(): string[] {
-    return [...resolveSlot(this.#history.head.record.state).databases.keys()].sort();
+    return [...this.#history.head.state.databases.keys()].sort();
   }
 
   /** The commits still readable with `begin({ asOf })`, newest first. */
@@ -180,7 +200,8 @@ export class ObjectSpace {
    * every active transaction of this space stay (a read-only transaction is active until
    * `commit()` or `abort()`, or until nothing refers to it any more), so an open snapshot never
    * meets a freed atom. Snapshots held by other processes on a shared backend are not known
-   * here and are not kept. Needs `capabilities.reclaim`.
+   * here and are not kept. Writes a checkpoint first (see `checkpoint()`). Needs
+   * `capabilities.reclaim`.
    */
   async reclaim(options?: Omit<ReclaimOptions, 'keep'>): Promise<ReclaimReport> {
     this.#store.checkOpen('reclaim');
@@ -194,17 +215,44 @@ export class ObjectSpace {
       });
     }
     await this.#pipeline.flushing;
+    // A chain of delta records reaches back to its checkpoint: checkpoint first, so that what
+    // only the chain kept alive can go.
+    await this.#pipeline.checkpoint();
     return reclaim({ ...options, keep: this.#readers.snapshotsToKeep() });
   }
 
-  /** Waits for commits in flight, then closes the backend. Idempotent. */
+  /**
+   * Writes the newest commit whole (a checkpoint), once the commits queued before it are
+   * durable, so that opening the space replays no delta records. Checkpoints are written
+   * automatically (see `ObjectSpaceOptions.checkpoint`) and by `close()`; call this before
+   * copying the files of a space that stays open, or to bound the replay at the next open
+   * yourself. Resolves without writing when the newest commit is a checkpoint already.
+   */
+  async checkpoint(): Promise<void> {
+    this.#store.checkOpen('checkpoint');
+    await this.#pipeline.checkpoint();
+  }
+
+  /**
+   * Waits for commits in flight, writes a checkpoint when the newest commit is a delta record
+   * (so the next open replays nothing), then closes the backend. Idempotent. A checkpoint that
+   * fails loses nothing (the delta records are durable); its error rejects `close()` after
+   * the backend is closed.
+   */
   close(): Promise<void> {
     if (this.#closing === undefined) {
       this.#store.close();
       this.#closing = (async () => {
         while (this.#pipeline.flushing !== undefined) await this.#pipeline.flushing;
+        let failure: unknown;
+        if (this.#history.head.deltas > 0) {
+          await this.#pipeline.checkpoint().catch((error: unknown) => {
+            failure = error;
+          });
+        }
         this.evictCaches();
         await this.#store.backend.close();
+        if (failure !== undefined) throw failure;
       })();
     }
     return this.#closing;

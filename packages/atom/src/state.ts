@@ -1,11 +1,14 @@
 /**
  * The kernel's own atoms: how a space's committed state is laid out in storage.
  *
- * The backend's root pointer names a `CommitRecord` (sequence, time, the current
- * `SpaceState` and a bounded list of earlier states for time travel). A `SpaceState` maps
- * database names to `DatabaseState`s, which map root names to `RootCell`s holding the root
- * values. Each level is its own atom, so a commit that changes one root rewrites one cell, one
- * database state, the space state and the commit record, and shares everything else.
+ * The backend's root pointer names either a `CommitRecord`, a checkpoint (sequence, time, the
+ * current `SpaceState` and a bounded list of earlier states for time travel), or a
+ * `DeltaRecord`: one commit's changes (per root: a collection's delta, a whole new value, or
+ * a deletion) and a reference to the record before it. A chain of delta records always ends
+ * at a checkpoint; the state a delta record names is the checkpoint's with every delta of the
+ * chain applied, oldest first. A `SpaceState` maps database names to `DatabaseState`s, which
+ * map root names to `RootCell`s holding the root values; each level is its own atom, so a
+ * checkpoint rewrites only the cells, database states and collection nodes that changed.
  */
 import { Atom, AtomRef, type AtomSlot, registerAtomType, resolveSlot } from './atom.js';
 import { StorageError } from './errors.js';
@@ -112,11 +115,12 @@ export class SpaceState extends Atom {
   }
 }
 
-/** An earlier committed state kept for time travel. */
+/** An earlier commit kept for time travel. */
 export interface HistoryEntry {
   readonly sequence: number;
   readonly timestamp: number;
-  readonly state: AtomSlot<SpaceState>;
+  /** Its state, or its delta record when its state was never written whole (see `DeltaRecord`). */
+  readonly state: AtomRef<SpaceState | DeltaRecord>;
 }
 
 /** What the backend's root points to: the current state and the history kept. */
@@ -149,6 +153,90 @@ export class CommitRecord extends Atom {
     for (const h of this.history) yield h.state;
   }
 }
+
+/** How one root changed in a delta commit. */
+export type RootChange =
+  /** The root holds `value` (written whole: a new root, or a value without deltas). */
+  | { readonly root: string; readonly kind: 'value'; readonly value: unknown }
+  /** The root holds its earlier value with `delta` applied (`Atom.withDelta`). */
+  | { readonly root: string; readonly kind: 'delta'; readonly delta: unknown }
+  /** The root was deleted. */
+  | { readonly root: string; readonly kind: 'deleted' };
+
+/** The changes of one database in a delta commit (no roots: the database was created). */
+export interface DatabaseChange {
+  readonly database: string;
+  readonly roots: readonly RootChange[];
+}
+
+/** A commit stored as its changes on top of the record before it (see the module comment). */
+export class DeltaRecord extends Atom {
+  static readonly typeName = 'proto.commit.delta';
+  static readonly format = 1;
+  constructor(
+    readonly sequence: number,
+    readonly timestamp: number,
+    /** The record of the commit before this one (sequence - 1): a delta record or a checkpoint. */
+    readonly base: AtomRef<CommitRecord | DeltaRecord>,
+    readonly changes: readonly DatabaseChange[],
+  ) {
+    super();
+  }
+  get atomType(): string {
+    return DeltaRecord.typeName;
+  }
+  toPayload(): unknown {
+    return {
+      format: DeltaRecord.format,
+      sequence: this.sequence,
+      timestamp: this.timestamp,
+      base: this.base,
+      changes: this.changes.map((db) => [
+        db.database,
+        db.roots.map((c) =>
+          c.kind === 'value' ? [c.root, 0, c.value] : c.kind === 'delta' ? [c.root, 1, c.delta] : [c.root, 2],
+        ),
+      ]),
+    };
+  }
+}
+
+function decodeChanges(changes: unknown): DatabaseChange[] {
+  if (!Array.isArray(changes)) throw malformed('delta commit');
+  return changes.map((db): DatabaseChange => {
+    if (!Array.isArray(db) || typeof db[0] !== 'string' || !Array.isArray(db[1]))
+      throw malformed('delta commit');
+    const roots = (db[1] as unknown[]).map((c): RootChange => {
+      if (!Array.isArray(c) || typeof c[0] !== 'string') throw malformed('delta commit');
+      const root = c[0];
+      if (c[1] === 0 && c.length === 3) return { root, kind: 'value', value: c[2] };
+      if (c[1] === 1 && c.length === 3) return { root, kind: 'delta', delta: c[2] };
+      if (c[1] === 2 && c.length === 2) return { root, kind: 'deleted' };
+      throw malformed('delta commit');
+    });
+    return { database: db[0], roots };
+  });
+}
+
+registerAtomType(DeltaRecord.typeName, (payload) => {
+  const p = payload as Record<string, unknown> | null;
+  if (
+    typeof p !== 'object' ||
+    p === null ||
+    p.format !== DeltaRecord.format ||
+    typeof p.sequence !== 'number' ||
+    typeof p.timestamp !== 'number' ||
+    !(p.base instanceof AtomRef)
+  ) {
+    throw malformed('delta commit');
+  }
+  return new DeltaRecord(
+    p.sequence,
+    p.timestamp,
+    p.base as AtomRef<CommitRecord | DeltaRecord>,
+    decodeChanges(p.changes),
+  );
+});
 
 registerAtomType(RootCell.typeName, (payload) => {
   if (typeof payload !== 'object' || payload === null || !('value' in payload)) throw malformed('root');
@@ -184,7 +272,7 @@ registerAtomType(CommitRecord.typeName, (payload) => {
     ) {
       throw malformed('commit');
     }
-    return { sequence: h[0], timestamp: h[1], state: h[2] as AtomRef<SpaceState> };
+    return { sequence: h[0], timestamp: h[1], state: h[2] as AtomRef<SpaceState | DeltaRecord> };
   });
   return new CommitRecord(p.sequence, p.timestamp, p.state as AtomRef<SpaceState>, history);
 });

@@ -5,6 +5,7 @@
  */
 import { TransactionError } from './errors.js';
 import type { DatabaseState, SpaceState } from './state.js';
+import type { AtomPointer } from './storage/backend.js';
 import { bindScope, derivationOf, isTrackable, type ReadScope } from './track.js';
 import { valuesEqual } from './values.js';
 
@@ -21,6 +22,8 @@ export interface Snapshot {
   readonly sequence: number;
   readonly timestamp: number;
   readonly state: SpaceState;
+  /** A stored atom that reaches everything `state` refers to: what `reclaim` keeps for it. */
+  readonly anchor?: AtomPointer | undefined;
 }
 
 /** @internal A recorded read: `holds` is asked about the newer value of root `root`. */

@@ -24,7 +24,7 @@ interface Barrier {
  */
 async function manualPipeline(options: { casRetries?: number; gated?: boolean } = {}) {
   const store = new AtomStore(guardBackend(await openMemoryBackend()), {});
-  const history = new History(store, 32);
+  const history = new History(store, 32, { commits: 1000, bytes: 4 * 1024 * 1024 });
   const barriers: Barrier[] = [];
   const gates: (() => void)[] = [];
   const pipeline = new CommitPipeline(
@@ -91,7 +91,14 @@ describe('atom: commit pipeline', () => {
       'c',
     ]);
     // The second and third began on the empty state, so each was rebased (blind writes: no conflict).
-    expect(p.pipeline.stats()).toEqual({ commits: 3, conflicts: 0, rebases: 2, barriers: 3 });
+    expect(p.pipeline.stats()).toEqual({
+      commits: 3,
+      conflicts: 0,
+      rebases: 2,
+      barriers: 3,
+      // The first commit has no record to build on: it is a checkpoint; the others are deltas.
+      checkpoints: 1,
+    });
   });
 
   it('folds a group again on the re-read root when its barrier loses the root', async () => {

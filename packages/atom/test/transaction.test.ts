@@ -364,6 +364,8 @@ describe('atom: several writers on one backend', () => {
     await one.refresh();
     const check = one.database('app').begin();
     expect([check.get('x'), check.get('y'), check.get('counter')]).toEqual(['from one', 'from two', 10]);
+    await one.close();
+    await two.close();
     await backend.close();
   });
 });

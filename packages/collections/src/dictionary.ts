@@ -5,6 +5,7 @@ import { Atom, AtomRef, registerAtomType } from '@proto/atom';
 import { detach, incrementedValue, type KeyedMapOp, type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
+import { applyDelta, diffTrees, isKeyedDelta } from './internal/keyed-delta.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import {
@@ -23,6 +24,9 @@ import { badPayload, leafValue } from './internal/slots.js';
 import type { Tracker } from './internal/tracking.js';
 import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
 import { type RangeOptions, toKRange } from './range.js';
+
+/** A delta of up to this many entries is always stored as one, whatever the dictionary's size. */
+const DELTA_MIN_LIMIT = 64;
 
 function keysEqual(a: unknown, b: unknown): boolean {
   return compareKeys(a, b) === 0;
@@ -208,6 +212,24 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
   /** Tree height in levels (for diagnostics and tests). Not recorded as a read. */
   get depth(): number {
     return heightOf(this._slot() as KSlot | undefined);
+  }
+
+  /**
+   * The entries set and removed since `older`, an earlier version of this dictionary: what a
+   * delta commit stores for it (see `Atom.deltaSince`). `undefined` when more than half the
+   * entries changed (the commit then stores the whole dictionary).
+   */
+  override deltaSince(older: Atom): unknown {
+    if (!(older instanceof Dictionary)) return undefined;
+    const limit = Math.max(DELTA_MIN_LIMIT, this._size >> 1);
+    return diffTrees(older._slot() as KSlot | undefined, this._slot() as KSlot | undefined, false, limit);
+  }
+
+  /** This dictionary with a delta from `deltaSince` applied (see `Atom.withDelta`). */
+  override withDelta(delta: unknown): Dictionary<K, V> {
+    if (!isKeyedDelta(delta, false)) return badPayload('dictionary delta');
+    const root = applyDelta(this._slot() as KSlot | undefined, delta, false, nodeCapacity());
+    return new Dictionary<K, V>(root, treeSize(root));
   }
 
   // --- internals -------------------------------------------------------------------------

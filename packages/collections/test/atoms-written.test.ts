@@ -1,47 +1,77 @@
+import { ObjectSpace } from '@proto/atom';
+import { openMemoryBackend } from '@proto/storage-memory';
 import { describe, expect, it } from 'vitest';
 import { Dictionary } from '../src/index.js';
 import { openSpace } from './helpers.js';
 
 type Scores = Dictionary<string, number>;
 
-/** Atoms written by one committed single-key update of a dictionary of `n` entries. */
-async function atomsPerUpdate(n: number): Promise<{ perUpdate: number[]; depth: number; kernel: number }> {
-  const h = await openSpace(undefined, 200_000);
-  const db = h.space.database('app');
-  const entries = Array.from(
-    { length: n },
-    (_, i) => [`key-${String(i).padStart(7, '0')}`, i] as [string, number],
-  );
+const keyOf = (i: number) => `key-${String(i).padStart(7, '0')}`;
+
+/**
+ * What one-key updates of a dictionary of `n` entries write: each commit (a delta record)
+ * and the checkpoint after `repeat` updates of each of four keys.
+ */
+async function writesPerUpdate(n: number, repeat: number) {
+  const space = await ObjectSpace.open(await openMemoryBackend(), {
+    historyLimit: 0,
+    cache: { maxAtoms: 200_000 },
+  });
+  const db = space.database('app');
   await db.transact((tx) => {
-    tx.set('scores', Dictionary.from(entries));
+    tx.set('scores', Dictionary.from(Array.from({ length: n }, (_, i) => [keyOf(i), i] as [string, number])));
     tx.set('other', 0);
   });
-  const written = () => h.space.stats().atomsWritten;
-  // The kernel's own atoms per commit (commit record, space and database state, root cell).
-  let before = written();
+  const stats = () => space.stats();
+  // A checkpoint's own atoms: the commit record, the space and database states, one root cell.
   await db.transact((tx) => tx.set('other', 1));
-  const kernel = written() - before;
-  const perUpdate: number[] = [];
-  for (const i of [0, Math.floor(n / 2), n - 1, 12345 % n]) {
-    before = written();
-    await db.transact((tx) => {
-      const d = tx.get<Scores>('scores') as Scores;
-      tx.set('scores', d.set(`key-${String(i).padStart(7, '0')}`, -1));
-    });
-    perUpdate.push(written() - before - kernel);
+  let before = stats();
+  await space.checkpoint();
+  const kernel = stats().atomsWritten - before.atomsWritten;
+  const commits: { atoms: number; bytes: number }[] = [];
+  const keys = [0, Math.floor(n / 2), n - 1, 12345 % n];
+  for (let r = 0; r < repeat; r++) {
+    for (const i of keys) {
+      before = stats();
+      await db.transact((tx) => {
+        const d = tx.get<Scores>('scores') as Scores;
+        tx.set('scores', d.set(keyOf(i), -r));
+      });
+      const after = stats();
+      commits.push({
+        atoms: after.atomsWritten - before.atomsWritten,
+        bytes: after.bytesWritten - before.bytesWritten,
+      });
+    }
   }
-  const depth = (db.begin({ readOnly: true }).get<Scores>('scores') as Scores).depth;
-  await h.space.close();
-  return { perUpdate, depth, kernel };
+  before = stats();
+  await space.checkpoint();
+  const checkpoint = stats().atomsWritten - before.atomsWritten;
+  const scores = db.begin({ readOnly: true }).get<Scores>('scores') as Scores;
+  const depth = scores.depth;
+  for (const i of keys) expect(scores.get(keyOf(i))).toBe(-(repeat - 1));
+  await space.close();
+  return { commits, checkpoint, depth, kernel };
 }
 
 describe('collections: atoms written per update', () => {
-  it('writes one node per level plus the handle when one key of a 100k-entry dictionary changes', async () => {
-    const small = await atomsPerUpdate(10_000);
-    const large = await atomsPerUpdate(100_000);
+  it('writes one small delta record per one-key commit of a 100k-entry dictionary', async () => {
+    const { commits } = await writesPerUpdate(100_000, 2);
+    for (const c of commits) {
+      expect(c.atoms).toBe(1);
+      expect(c.bytes).toBeLessThan(200);
+    }
+  });
+
+  it('writes each changed leaf once per checkpoint, with one node per level and the handle', async () => {
+    const small = await writesPerUpdate(10_000, 3);
+    const large = await writesPerUpdate(100_000, 3);
     expect(large.kernel).toBeGreaterThan(0);
-    for (const n of large.perUpdate) expect(n).toBe(large.depth + 1);
-    for (const n of small.perUpdate) expect(n).toBe(small.depth + 1);
+    // Four keys in four leaves, each updated three times: the leaves are written once, and the
+    // branches above them once (the root branch is shared by all four paths).
+    expect(large.checkpoint - large.kernel).toBeLessThanOrEqual(4 * (large.depth - 1) + 2);
+    expect(large.checkpoint - large.kernel).toBeGreaterThanOrEqual(4 + 2);
+    expect(small.checkpoint - small.kernel).toBeLessThanOrEqual(4 * (small.depth - 1) + 2);
     expect(large.depth).toBeLessThanOrEqual(4);
     expect(large.depth - small.depth).toBeLessThanOrEqual(1);
   });

@@ -1,31 +1,91 @@
 /**
- * The head of an object space and its history: the newest durable commit record (and the
- * pointer the backend's root holds for it), the commit records a group commit produces, and
- * the snapshots new transactions read, now or `asOf` a kept earlier commit.
+ * The head of an object space and its history: the newest durable commit (its record, the
+ * pointer the backend's root holds for it, and its state in memory), the records a group
+ * commit produces (a delta record, or a checkpoint when one is due), and the snapshots new
+ * transactions read, now or `asOf` a kept earlier commit.
+ *
+ * Reading a root that names a delta record walks the chain back to a commit known here or to
+ * its checkpoint and replays the deltas forward (`applyChanges`), so a chain costs what its
+ * commits changed, bounded by the checkpoint policy.
  */
-import { resolveSlot } from '../atom.js';
+import { ATOM_LOADER, ATOM_POINTER, type Atom, AtomRef, resolveSlot } from '../atom.js';
 import { StorageError, TransactionError } from '../errors.js';
-import { CommitRecord, SpaceState } from '../state.js';
+import { CommitRecord, DeltaRecord, SpaceState } from '../state.js';
 import type { AtomPointer } from '../storage/backend.js';
 import type { CommitInfo, Snapshot } from '../transaction.js';
+import { applyChanges, changesBetween } from './delta.js';
 import type { AtomStore } from './store.js';
 
-/** A commit record and the root pointer that names it (null before the first commit). */
-export interface Head {
-  readonly pointer: AtomPointer | null;
-  readonly record: CommitRecord;
+/**
+ * An earlier commit kept for time travel. A checkpoint stores `stored`; `state` is held while
+ * the commit's state is in memory (until the next checkpoint), else it is rebuilt on demand.
+ */
+export interface KeptCommit {
+  readonly sequence: number;
+  readonly timestamp: number;
+  /**
+   * Where its state is found in storage: the state itself, or the commit's delta record (the
+   * state is then that record's chain replayed). Also what `reclaim` keeps for a snapshot of it.
+   */
+  readonly stored: AtomRef<SpaceState | DeltaRecord>;
+  /** The state, while it is in memory. */
+  readonly state: SpaceState | undefined;
 }
+
+/** A commit as the space knows it: its record, the root pointer that names it, its state. */
+export interface Head {
+  /** Null before the first commit. */
+  readonly pointer: AtomPointer | null;
+  readonly record: CommitRecord | DeltaRecord;
+  readonly sequence: number;
+  readonly timestamp: number;
+  readonly state: SpaceState;
+  /** Earlier commits kept, newest first. */
+  readonly kept: readonly KeptCommit[];
+  /** Delta records since the last checkpoint (0 when the record is a checkpoint). */
+  readonly deltas: number;
+  /** Encoded bytes written by those delta records (as far as this space wrote them). */
+  readonly deltaBytes: number;
+}
+
+/** When a commit is written as a checkpoint rather than a delta record. */
+export interface CheckpointPolicy {
+  /** A checkpoint after this many delta records (0: every commit is a checkpoint). */
+  readonly commits: number;
+  /** A checkpoint once the delta records since the last one reach this many bytes. */
+  readonly bytes: number;
+}
+
+/** A commit record about to be written, and the head it becomes once stored. */
+export interface Draft {
+  readonly record: CommitRecord | DeltaRecord;
+  /** The head once `record` is stored at `pointer` (its encoding and its atoms took `bytes`). */
+  stored(pointer: AtomPointer, bytes: number): Head;
+}
+
+const EMPTY: Head = {
+  pointer: null,
+  record: new CommitRecord(0, 0, SpaceState.empty, []),
+  sequence: 0,
+  timestamp: 0,
+  state: SpaceState.empty,
+  kept: [],
+  deltas: 0,
+  deltaBytes: 0,
+};
 
 /** The newest durable commit of one space, and the earlier ones kept for time travel. */
 export class History {
   readonly #store: AtomStore;
   readonly #limit: number;
-  #head: Head = { pointer: null, record: new CommitRecord(0, 0, SpaceState.empty, []) };
+  readonly #policy: CheckpointPolicy;
+  #head: Head = EMPTY;
 
-  /** `limit`: earlier commits each new record keeps (a non-negative integer, checked by the caller). */
-  constructor(store: AtomStore, limit: number) {
+  /** `limit`: earlier commits kept (a non-negative integer); both checked by the caller. */
+  constructor(store: AtomStore, limit: number, policy: CheckpointPolicy) {
     this.#store = store;
     this.#limit = limit;
+    this.#policy = policy;
   }
 
   /** The newest commit known to be durable. */
@@ -34,7 +94,7 @@ export class History {
   }
 
   get sequence(): number {
-    return this.#head.record.sequence;
+    return this.#head.sequence;
   }
 
   /** Makes `head` the newest durable commit (after its compare-and-set succeeded, or a re-read). */
@@ -42,60 +102,182 @@ export class History {
     this.#head = head;
   }
 
-  /** Reads the head the backend's root names now. Throws `corrupt` if it is not a commit record. */
-  async read(): Promise<Head> {
+  /**
+   * Reads the head the backend's root names now, replaying delta records from `known` when
+   * the chain passes through it, else from the chain's checkpoint. Throws `corrupt` if the
+   * root is not a commit record or a chain is broken.
+   */
+  async read(known: Head = this.#head): Promise<Head> {
     const backend = this.#store.backend;
     const pointer = await backend.readRoot();
-    if (pointer === null) return { pointer: null, record: new CommitRecord(0, 0, SpaceState.empty, []) };
-    const record = await this.#store.load(pointer);
-    if (!(record instanceof CommitRecord)) {
-      throw new StorageError({
-        layer: 'atom',
-        reason: 'corrupt',
-        message: `the root of ${backend.name} is a '${record.atomType}' atom, not a ProtoBase commit; this location was not written by ProtoBase`,
-      });
+    if (pointer === null) return EMPTY;
+    if (pointer === known.pointer) return known;
+    const chain: [AtomPointer, DeltaRecord][] = [];
+    let at = pointer;
+    let record = await this.#load(at);
+    let start: Head | undefined;
+    while (record instanceof DeltaRecord) {
+      chain.push([at, record]);
+      at = record.base.pointer;
+      if (at === known.pointer && known.sequence === record.sequence - 1) {
+        start = known;
+        break;
+      }
+      record = await this.#load(at);
+      if (record.sequence !== (chain.at(-1)?.[1].sequence ?? 0) - 1) throw broken(backend.name);
     }
-    return { pointer, record };
+    let head: Head = start ?? (await this.#checkpointHead(at, record as CommitRecord));
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const [p, delta] = chain[i] as [AtomPointer, DeltaRecord];
+      head = {
+        pointer: p,
+        record: delta,
+        sequence: delta.sequence,
+        timestamp: delta.timestamp,
+        state: applyChanges(head.state, delta.changes),
+        kept: this.#keep(head),
+        deltas: head.deltas + 1,
+        deltaBytes: head.deltaBytes,
+      };
+    }
+    return head;
+  }
+
+  /** The head of a checkpoint read from storage (its kept states load on demand). */
+  async #checkpointHead(pointer: AtomPointer, checkpoint: CommitRecord): Promise<Head> {
+    const state = checkpoint.state instanceof AtomRef ? await checkpoint.state.load() : checkpoint.state;
+    return {
+      pointer,
+      record: checkpoint,
+      sequence: checkpoint.sequence,
+      timestamp: checkpoint.timestamp,
+      state,
+      kept: checkpoint.history.map((h) => ({
+        sequence: h.sequence,
+        timestamp: h.timestamp,
+        stored: h.state,
+        state: undefined,
+      })),
+      deltas: 0,
+      deltaBytes: 0,
+    };
   }
 
   /** Re-reads the backend's root and adopts it when it is not older than the head known here. */
   async refresh(): Promise<void> {
     const head = await this.read();
-    if (head.record.sequence >= this.#head.record.sequence) this.#head = head;
+    if (head.sequence >= this.#head.sequence) this.#head = head;
   }
 
   /**
    * The record of the commit after `base` with `state`: the next sequence, a timestamp that
-   * never goes back, and `base` prepended to the kept history (held as references, so that
-   * history does not pin old trees in memory).
+   * never goes back, written as a delta record on top of `base` unless a checkpoint is due
+   * (or `base` is the empty space, which has no record to build on).
    */
-  next(base: CommitRecord, state: SpaceState): CommitRecord {
-    const now = Math.max(Date.now(), base.timestamp);
-    const history =
-      this.#limit === 0 || base.sequence === 0
-        ? []
-        : [{ sequence: base.sequence, timestamp: base.timestamp, state: base.state }, ...base.history]
-            .slice(0, this.#limit)
-            .map((h) => ({ ...h, state: this.#store.unpin(h.state) }));
-    return new CommitRecord(base.sequence + 1, now, state, history);
+  next(base: Head, state: SpaceState): Draft {
+    const sequence = base.sequence + 1;
+    const timestamp = Math.max(Date.now(), base.timestamp);
+    const kept = this.#keep(base);
+    const policy = this.#policy;
+    const due = base.pointer === null || base.deltas + 1 > policy.commits || base.deltaBytes >= policy.bytes;
+    if (due || base.pointer === null) return this.#checkpoint(sequence, timestamp, state, kept);
+    const baseRef = new AtomRef<CommitRecord | DeltaRecord>(base.pointer as AtomPointer, this.#store.loader);
+    const record = new DeltaRecord(sequence, timestamp, baseRef, changesBetween(base.state, state));
+    return {
+      record,
+      stored: (pointer, bytes) => ({
+        pointer,
+        record,
+        sequence,
+        timestamp,
+        state,
+        kept,
+        deltas: base.deltas + 1,
+        deltaBytes: base.deltaBytes + bytes,
+      }),
+    };
+  }
+
+  /**
+   * A checkpoint of `base` itself (same sequence, same state): what `ObjectSpace.checkpoint()`
+   * writes; undefined when `base` is a checkpoint already.
+   */
+  checkpointOf(base: Head): Draft | undefined {
+    if (base.deltas === 0) return undefined;
+    return this.#checkpoint(base.sequence, base.timestamp, base.state, base.kept);
+  }
+
+  /**
+   * A checkpoint: `state` written whole, and each kept commit by what `stored` names (a kept
+   * delta commit's state is not written again: its delta record is). Once stored, the kept
+   * states that only a delta record stores are let go from memory; reading one `asOf` replays.
+   */
+  #checkpoint(sequence: number, timestamp: number, state: SpaceState, kept: readonly KeptCommit[]): Draft {
+    const record = new CommitRecord(
+      sequence,
+      timestamp,
+      state,
+      kept.map((h) => ({
+        sequence: h.sequence,
+        timestamp: h.timestamp,
+        state: h.stored as AtomRef<SpaceState>,
+      })),
+    );
+    return {
+      record,
+      stored: (pointer) => ({
+        pointer,
+        record,
+        sequence,
+        timestamp,
+        state,
+        kept: kept.map((h) =>
+          h.state === undefined || h.state[ATOM_POINTER] !== undefined ? h : { ...h, state: undefined },
+        ),
+        deltas: 0,
+        deltaBytes: 0,
+      }),
+    };
+  }
+
+  /** `base` prepended to its kept history, bounded by the limit. */
+  #keep(base: Head): KeptCommit[] {
+    if (this.#limit === 0 || base.pointer === null) return [];
+    const loader = this.#store.loader;
+    const statePointer = base.state[ATOM_POINTER];
+    const own: KeptCommit = {
+      sequence: base.sequence,
+      timestamp: base.timestamp,
+      stored:
+        statePointer !== undefined && base.state[ATOM_LOADER] === loader
+          ? new AtomRef<SpaceState>(statePointer, loader)
+          : new AtomRef<DeltaRecord>(base.pointer, loader),
+      state: base.state,
+    };
+    return [own, ...base.kept].slice(0, this.#limit);
   }
 
   /** The commits still readable with `begin({ asOf })`, newest first. */
   list(): CommitInfo[] {
-    const { record } = this.#head;
+    const head = this.#head;
     const out: CommitInfo[] = [];
-    if (record.sequence > 0) out.push({ sequence: record.sequence, timestamp: record.timestamp });
-    for (const h of record.history) out.push({ sequence: h.sequence, timestamp: h.timestamp });
+    if (head.sequence > 0) out.push({ sequence: head.sequence, timestamp: head.timestamp });
+    for (const h of head.kept) out.push({ sequence: h.sequence, timestamp: h.timestamp });
     return out;
   }
 
   /** The newest state, or the kept state of commit `asOf`; throws `not-found` if it is not kept. */
   snapshot(asOf?: number): Snapshot {
-    const { record } = this.#head;
-    if (asOf === undefined || asOf === record.sequence) {
-      return { sequence: record.sequence, timestamp: record.timestamp, state: resolveSlot(record.state) };
+    const head = this.#head;
+    if (asOf === undefined || asOf === head.sequence) {
+      return {
+        sequence: head.sequence,
+        timestamp: head.timestamp,
+        state: head.state,
+        anchor: head.state[ATOM_POINTER] ?? head.pointer ?? undefined,
+      };
     }
-    const entry = record.history.find((h) => h.sequence === asOf);
+    const entry = head.kept.find((h) => h.sequence === asOf);
     if (entry === undefined) {
       const kept = this.list().map((h) => h.sequence);
       throw new TransactionError({
@@ -104,6 +286,48 @@ export class History {
         message: `commit ${asOf} is not kept (kept: ${kept.length > 0 ? kept.join(', ') : 'none'}); raise historyLimit to keep more`,
       });
     }
-    return { sequence: entry.sequence, timestamp: entry.timestamp, state: resolveSlot(entry.state) };
+    return {
+      sequence: entry.sequence,
+      timestamp: entry.timestamp,
+      state: entry.state ?? this.#rebuild(entry.stored),
+      anchor: entry.stored.pointer,
+    };
   }
+
+  /** The state `stored` names: a stored state, or a delta record's chain replayed on its checkpoint. */
+  #rebuild(stored: AtomRef<SpaceState | DeltaRecord>): SpaceState {
+    const atom = stored.get();
+    if (atom instanceof SpaceState) return atom;
+    const chain: DeltaRecord[] = [];
+    let record: Atom = atom;
+    while (record instanceof DeltaRecord) {
+      chain.push(record);
+      record = record.base.get();
+    }
+    if (!(record instanceof CommitRecord)) throw broken(this.#store.backend.name);
+    let state = resolveSlot(record.state);
+    for (let i = chain.length - 1; i >= 0; i--)
+      state = applyChanges(state, (chain[i] as DeltaRecord).changes);
+    return state;
+  }
+
+  async #load(pointer: AtomPointer): Promise<CommitRecord | DeltaRecord> {
+    const record = await this.#store.load(pointer);
+    if (!(record instanceof CommitRecord) && !(record instanceof DeltaRecord)) {
+      throw new StorageError({
+        layer: 'atom',
+        reason: 'corrupt',
+        message: `the root of ${this.#store.backend.name} is a '${record.atomType}' atom, not a ProtoBase commit; this location was not written by ProtoBase`,
+      });
+    }
+    return record;
+  }
+}
+
+function broken(name: string): StorageError {
+  return new StorageError({
+    layer: 'atom',
+    reason: 'corrupt',
+    message: `the chain of delta commits in ${name} is broken (a sequence number skipped, or no checkpoint at its end); the location is damaged or was not written by ProtoBase`,
+  });
 }

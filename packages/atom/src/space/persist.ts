@@ -20,11 +20,12 @@ export interface AtomSink {
 
 /**
  * Writes every atom reachable from `root` that is not stored in `sink` yet, children first,
- * and resolves with the root's pointer. An atom or reference of another space rejects with
+ * and resolves with the root's pointer and the encoded bytes written. An atom or reference of another space rejects with
  * `invalid-argument`, as does a value the codec cannot store; atoms of a level already
  * written stay written (they are unreachable until a root points at them).
  */
-export async function persist(root: Atom, sink: AtomSink): Promise<AtomPointer> {
+export async function persist(root: Atom, sink: AtomSink): Promise<{ pointer: AtomPointer; bytes: number }> {
+  let bytes = 0;
   const levels: Atom[][] = [];
   const heights = new Map<Atom, number>();
   const payloads = new Map<Atom, unknown>();
@@ -79,24 +80,25 @@ export async function persist(root: Atom, sink: AtomSink): Promise<AtomPointer> 
     let next = 0;
     for (let i = 0; i < level.length; i++) {
       const atom = level[i] as Atom;
-      const bytes = encoded[i] as Uint8Array;
+      const encodedBytes = encoded[i] as Uint8Array;
+      bytes += encodedBytes.byteLength;
       // Stored now: writing these values to this space again copies their bytes. Copied ones
       // move to the new frame too, so a leaf keeps only its latest frame alive.
       for (; next < (segmentsUntil[i] as number); next += 3) {
         (segments[next] as LazyValue).bind(
-          bytes,
+          encodedBytes,
           segments[next + 1] as number,
           segments[next + 2] as number,
           loader,
         );
       }
-      sink.stored(atom, pointers[i] as AtomPointer, bytes);
+      sink.stored(atom, pointers[i] as AtomPointer, encodedBytes);
     }
   }
   const pointer = root[ATOM_POINTER];
   if (pointer === undefined)
     throw new StorageError({ layer: 'atom', reason: 'io', message: 'commit root was not written' });
-  return pointer;
+  return { pointer, bytes };
 }
 
 /** Objects `collectAtoms` visits before it remembers them. */

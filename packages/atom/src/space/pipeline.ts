@@ -4,23 +4,26 @@
  * new atoms are written once, and one compare-and-set of the root (the backend's durability
  * barrier) acknowledges the whole group. While one barrier is in flight the next group is
  * prepared on top of it; a lost or failed barrier makes the pipeline re-read the root and fold
- * the affected transactions again.
+ * the affected transactions again. A group's record is a delta record or, when one is due, a
+ * checkpoint (`History.next`); `checkpoint()` queues a checkpoint of the head on its own.
  */
-import { resolveSlot } from '../atom.js';
 import { hasReason } from '../errors.js';
-import type { CommitRecord } from '../state.js';
+import type { CommitRecord, DeltaRecord } from '../state.js';
 import type { AtomPointer } from '../storage/backend.js';
 import { type CommitInfo, conflict, type Transaction } from '../transaction.js';
 import { foldTransaction } from './fold.js';
-import type { Head, History } from './history.js';
+import type { Draft, Head, History } from './history.js';
 
 /** The head the pipeline folds onto and advances (see `History`). */
-export type PipelineHistory = Pick<History, 'head' | 'advance' | 'read' | 'next'>;
+export type PipelineHistory = Pick<History, 'head' | 'advance' | 'read' | 'next' | 'checkpointOf'>;
 
 /** Where the pipeline writes. */
 export interface PipelineStorage {
-  /** Writes the record's atoms not stored yet; resolves with the record's pointer (see `persist`). */
-  persist(record: CommitRecord): Promise<AtomPointer>;
+  /**
+   * Writes the record's atoms not stored yet; resolves with the record's pointer and the
+   * encoded bytes written (see `persist`).
+   */
+  persist(record: CommitRecord | DeltaRecord): Promise<{ pointer: AtomPointer; bytes: number }>;
   /**
    * The backend's barrier: swaps the root from `expected` to `next` once everything written
    * before is durable. Resolves false when the root was not `expected`. Settles in call order.
@@ -34,6 +37,8 @@ export interface PipelineStats {
   readonly conflicts: number;
   readonly rebases: number;
   readonly barriers: number;
+  /** Checkpoints written (commits written whole rather than as delta records). */
+  readonly checkpoints: number;
 }
 
 interface Pending {
@@ -70,8 +75,10 @@ export class CommitPipeline {
   #inflight: InFlight[] = [];
   /** Set when a barrier failed: the next group is folded on the root re-read from the backend. */
   #resync = false;
+  /** Callers of `checkpoint()` waiting for the next group to be one. */
+  #checkpointWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #flushing: Promise<void> | undefined;
-  readonly #stats = { commits: 0, conflicts: 0, rebases: 0, barriers: 0 };
+  readonly #stats = { commits: 0, conflicts: 0, rebases: 0, barriers: 0, checkpoints: 0 };
   readonly #countRebase = () => {
     this.#stats.rebases++;
   };
@@ -99,12 +106,30 @@ export class CommitPipeline {
     });
   }
 
+  /**
+   * Writes the head as a checkpoint once the commits queued before are done (nothing when it
+   * is one already). Resolves when it is durable, or when another writer moved the root first
+   * (that writer's chain is then the one to checkpoint). Rejects with the write error when
+   * the checkpoint could not be written; nothing is lost then, the delta records stay the
+   * durable state.
+   */
+  checkpoint(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#checkpointWaiters.push({ resolve, reject });
+      this.#kick();
+    });
+  }
+
+  #waiting(): number {
+    return this.#queue.length + this.#retry.length + this.#checkpointWaiters.length;
+  }
+
   #kick(): void {
     if (this.#flushing !== undefined) return;
     this.#flushing = this.#pump().finally(() => {
       this.#flushing = undefined;
       // A commit queued after the loop's last check but before this callback.
-      if (this.#queue.length > 0 || this.#retry.length > 0) this.#kick();
+      if (this.#waiting() > 0) this.#kick();
     });
   }
 
@@ -116,12 +141,21 @@ export class CommitPipeline {
   async #pump(): Promise<void> {
     for (;;) {
       const oldest = this.#inflight[0];
-      const waiting = this.#queue.length + this.#retry.length;
+      const waiting = this.#waiting();
       if (oldest !== undefined && (waiting === 0 || this.#inflight.length >= MAX_IN_FLIGHT || this.#resync)) {
         await oldest.done;
         continue;
       }
       if (waiting === 0) return;
+      if (this.#queue.length + this.#retry.length === 0) {
+        // Only checkpoints asked for: wait for every barrier, then write one on the head.
+        if (oldest !== undefined) {
+          await oldest.done;
+          continue;
+        }
+        await this.#writeCheckpoint();
+        continue;
+      }
       const group = [...this.#retry, ...this.#queue];
       this.#retry = [];
       this.#queue = [];
@@ -141,7 +175,7 @@ export class CommitPipeline {
   /** Folds a group onto the newest state (durable or in flight), writes it and starts its barrier. */
   async #submit(group: Pending[]): Promise<void> {
     const base = this.#inflight.at(-1)?.after ?? this.#history.head;
-    let state = resolveSlot(base.record.state);
+    let state = base.state;
     const accepted: Pending[] = [];
     for (const pending of group) {
       try {
@@ -153,10 +187,10 @@ export class CommitPipeline {
       }
     }
     if (accepted.length === 0) return;
-    const record = this.#history.next(base.record, state);
-    let pointer: AtomPointer;
+    const draft = this.#history.next(base, state);
+    let after: Head;
     try {
-      pointer = await this.#storage.persist(record);
+      after = await this.#store(draft);
     } catch (error) {
       if (accepted.length > 1 && hasReason(error, 'invalid-argument')) {
         // One transaction wrote something unstorable: commit the others without it.
@@ -167,12 +201,41 @@ export class CommitPipeline {
       return;
     }
     this.#stats.barriers++;
-    const entry: InFlight = { after: { pointer, record }, done: Promise.resolve() };
-    entry.done = this.#storage.compareAndSetRoot(base.pointer, pointer).then(
+    const entry: InFlight = { after, done: Promise.resolve() };
+    entry.done = this.#storage.compareAndSetRoot(base.pointer, after.pointer as AtomPointer).then(
       (swapped) => this.#settle(entry, accepted, swapped, undefined),
       (error: unknown) => this.#settle(entry, accepted, false, error),
     );
     this.#inflight.push(entry);
+  }
+
+  async #store(draft: Draft): Promise<Head> {
+    const { pointer, bytes } = await this.#storage.persist(draft.record);
+    return draft.stored(pointer, bytes);
+  }
+
+  /** Writes the head (no barrier in flight) as a checkpoint and settles the waiters. */
+  async #writeCheckpoint(): Promise<void> {
+    const waiters = this.#checkpointWaiters;
+    this.#checkpointWaiters = [];
+    try {
+      const base = this.#history.head;
+      const draft = this.#history.checkpointOf(base);
+      if (draft !== undefined) {
+        const after = await this.#store(draft);
+        this.#stats.barriers++;
+        if (await this.#storage.compareAndSetRoot(base.pointer, after.pointer as AtomPointer)) {
+          this.#history.advance(after);
+          this.#stats.checkpoints++;
+        } else {
+          this.#resync = true;
+        }
+      }
+      for (const waiter of waiters) waiter.resolve();
+    } catch (error) {
+      this.#resync = true;
+      for (const waiter of waiters) waiter.reject(error);
+    }
   }
 
   /** Handles a group's barrier result. Backends settle compare-and-sets in call order. */
@@ -181,10 +244,11 @@ export class CommitPipeline {
     if (index >= 0) this.#inflight.splice(index, 1);
     if (swapped) {
       this.#history.advance(entry.after);
+      if (entry.after.deltas === 0) this.#stats.checkpoints++;
       this.#stats.commits += accepted.length;
       const info: CommitInfo = {
-        sequence: entry.after.record.sequence,
-        timestamp: entry.after.record.timestamp,
+        sequence: entry.after.sequence,
+        timestamp: entry.after.timestamp,
       };
       for (const pending of accepted) pending.resolve(info);
       return;

@@ -2,7 +2,6 @@
  * The transactions begun on an object space, held weakly, so that `reclaim` can keep what the
  * snapshots of the active ones reach.
  */
-import { ATOM_POINTER } from '../atom.js';
 import type { AtomPointer } from '../storage/backend.js';
 import type { Transaction } from '../transaction.js';
 
@@ -30,7 +29,7 @@ export class ActiveReaders {
         this.#readers.delete(ref);
         continue;
       }
-      const pointer = tx.snapshot.state[ATOM_POINTER];
+      const pointer = tx.snapshot.anchor;
       if (pointer !== undefined) keep.add(pointer);
     }
     return [...keep];

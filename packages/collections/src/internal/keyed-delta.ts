@@ -1,0 +1,139 @@
+/**
+ * Deltas of keyed B+ trees: the entries that differ between two versions of one tree, found by
+ * walking only the subtrees the versions do not share, and their replay.
+ *
+ * The walk keeps a front per version: a stack of subtrees and entries that together hold the
+ * version's entries not consumed yet, in key order. When both fronts start with the same
+ * subtree (the same node, or stored under the same pointer) it is skipped in both; otherwise
+ * the taller of the two front items is opened into its children (a leaf into its entries), and
+ * two entries are merged by key. A change of k entries in a tree of height h visits about
+ * k · h · fan-out items, whatever the tree's size.
+ */
+import { Atom, AtomRef, sameAtom } from '@proto/atom/extension';
+import { compareKeys } from '../order.js';
+import { KBranch, type KLeaf, type KSlot } from './keyed-node.js';
+import { heightOf, insert, load, remove } from './keyed-tree.js';
+
+/**
+ * The stored form of a delta: keys set (ascending) with their raw values (`null` for key-only
+ * trees), and keys removed (ascending).
+ */
+export type KeyedDelta = readonly [keys: unknown[], vals: unknown[] | null, removed: unknown[]];
+
+/** A front item: a subtree (`height` ≥ 0, 0 for a leaf) or an entry (`height` −1). */
+interface Item {
+  readonly height: number;
+  readonly slot: KSlot | undefined;
+  readonly key: unknown;
+  readonly val: unknown;
+}
+
+function subtree(slot: KSlot, height: number): Item {
+  return { height, slot, key: undefined, val: undefined };
+}
+
+function rootFront(root: KSlot | undefined): Item[] {
+  return root === undefined ? [] : [subtree(root, heightOf(root) - 1)];
+}
+
+/** Replaces the subtree on top of `front` by its children (or its entries), leftmost on top. */
+function open(front: Item[], keyOnly: boolean): void {
+  const item = front.pop() as Item;
+  const node = load(item.slot as KSlot);
+  if (node instanceof KBranch) {
+    for (let i = node.kids.length - 1; i >= 0; i--)
+      front.push(subtree(node.kids[i] as KSlot, item.height - 1));
+    return;
+  }
+  const leaf = node as KLeaf;
+  for (let i = leaf.keys.length - 1; i >= 0; i--) {
+    front.push({ height: -1, slot: undefined, key: leaf.keys[i], val: keyOnly ? undefined : leaf.vals?.[i] });
+  }
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const atomish = (v: unknown) => v instanceof Atom || v instanceof AtomRef;
+  return atomish(a) && atomish(b) && sameAtom(a as Atom, b as Atom);
+}
+
+/**
+ * The delta from tree `older` to tree `newer`, or `undefined` once more than `limit` entries
+ * differ (the caller then stores the whole tree). Reads only unshared subtrees.
+ */
+export function diffTrees(
+  older: KSlot | undefined,
+  newer: KSlot | undefined,
+  keyOnly: boolean,
+  limit: number,
+): KeyedDelta | undefined {
+  const a = rootFront(older);
+  const b = rootFront(newer);
+  const keys: unknown[] = [];
+  const vals: unknown[] | null = keyOnly ? null : [];
+  const removed: unknown[] = [];
+  const set = (item: Item) => {
+    keys.push(item.key);
+    vals?.push(item.val);
+  };
+  while (a.length > 0 || b.length > 0) {
+    if (keys.length + removed.length > limit) return undefined;
+    const x = a.at(-1);
+    const y = b.at(-1);
+    if (x === undefined) {
+      const item = y as Item;
+      if (item.height >= 0) open(b, keyOnly);
+      else set(b.pop() as Item);
+      continue;
+    }
+    if (y === undefined) {
+      if (x.height >= 0) open(a, keyOnly);
+      else removed.push((a.pop() as Item).key);
+      continue;
+    }
+    if (x.height >= 0 && x.height === y.height && sameAtom(x.slot, y.slot)) {
+      a.pop();
+      b.pop();
+      continue;
+    }
+    if (x.height >= 0 || y.height >= 0) {
+      if (x.height >= y.height) open(a, keyOnly);
+      else open(b, keyOnly);
+      continue;
+    }
+    const c = compareKeys(x.key, y.key);
+    if (c === 0) {
+      a.pop();
+      b.pop();
+      if (!keyOnly && !sameValue(x.val, y.val)) set(y);
+    } else if (c < 0) {
+      removed.push((a.pop() as Item).key);
+    } else {
+      set(b.pop() as Item);
+    }
+  }
+  return [keys, vals, removed];
+}
+
+/** Tree `root` with `delta` applied (removals first, then the keys set); `undefined` when empty. */
+export function applyDelta(
+  root: KSlot | undefined,
+  delta: KeyedDelta,
+  keyOnly: boolean,
+  cap: number,
+): KSlot | undefined {
+  const [keys, vals, removed] = delta;
+  let next = root;
+  for (const key of removed) next = remove(next, key, cap);
+  for (let i = 0; i < keys.length; i++)
+    next = insert(next, keys[i], keyOnly ? undefined : vals?.[i], keyOnly, cap);
+  return next;
+}
+
+/** True when `delta` has the stored shape of a `KeyedDelta` (for a tree with or without values). */
+export function isKeyedDelta(delta: unknown, keyOnly: boolean): delta is KeyedDelta {
+  if (!Array.isArray(delta) || delta.length !== 3) return false;
+  const [keys, vals, removed] = delta as unknown[];
+  if (!Array.isArray(keys) || !Array.isArray(removed)) return false;
+  return keyOnly ? vals === null : Array.isArray(vals) && vals.length === keys.length;
+}
