@@ -1,0 +1,129 @@
+/**
+ * Delta commits and checkpoints as a user meets them: how often a checkpoint is written, a
+ * second space on the same backend following a chain of delta records, and `reclaim` keeping
+ * what an open snapshot of a delta commit still reads.
+ */
+import { hasReason, ObjectSpace, type StorageBackend } from '@proto/atom';
+import { openMemoryBackend } from '@proto/storage-memory';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Dictionary } from '../src/index.js';
+
+type Counts = Dictionary<string, number>;
+
+const open: ObjectSpace[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+async function track(space: Promise<ObjectSpace>): Promise<ObjectSpace> {
+  const s = await space;
+  open.push(s);
+  return s;
+}
+
+/** Two spaces on one backend, as two processes on a shared multi-process backend would be. */
+function shared(backend: StorageBackend): StorageBackend {
+  return {
+    name: backend.name,
+    capabilities: { ...backend.capabilities, multiProcess: true, reclaim: false },
+    writeAtoms: (atoms) => backend.writeAtoms(atoms),
+    readAtom: (p) => backend.readAtom(p),
+    readAtomSync: (p) => (backend.readAtomSync as (p: string) => Uint8Array)(p),
+    readRoot: () => backend.readRoot(),
+    compareAndSetRoot: (e, n) => backend.compareAndSetRoot(e, n),
+    close: async () => undefined,
+  };
+}
+
+const bump =
+  (key: string) => (tx: { get<T>(n: string): T | undefined; set(n: string, v: unknown): void }) => {
+    const d = tx.get<Counts>('counts') ?? Dictionary.empty<string, number>();
+    tx.set('counts', d.set(key, (d.get(key) ?? 0) + 1));
+  };
+
+describe('collections: delta commits and checkpoints', () => {
+  it('writes a checkpoint after every `commits` delta records, and every commit whole with 0', async () => {
+    for (const [commits, expected] of [
+      [3, 3], // commits 1 (nothing to build on), 5 and 9
+      [0, 10],
+      [1000, 1],
+    ] as const) {
+      const space = await track(ObjectSpace.open(await openMemoryBackend(), { checkpoint: { commits } }));
+      const db = space.database('app');
+      for (let i = 0; i < 10; i++) await db.transact(bump(`k${i % 4}`));
+      expect(space.stats().checkpoints, `commits: ${commits}`).toBe(expected);
+      expect(db.begin({ readOnly: true }).get<Counts>('counts')?.get('k1')).toBe(3);
+    }
+  });
+
+  it('writes a checkpoint once the delta records since the last one reach `bytes`', async () => {
+    const space = await track(ObjectSpace.open(await openMemoryBackend(), { checkpoint: { bytes: 2000 } }));
+    const db = space.database('app');
+    for (let i = 0; i < 20; i++) {
+      await db.transact((tx) => {
+        const d = tx.get<Dictionary<number, string>>('big') ?? Dictionary.empty<number, string>();
+        tx.set('big', d.set(i, 'x'.repeat(500)));
+      });
+    }
+    // About 500 bytes per delta record: a checkpoint every four or five commits.
+    expect(space.stats().checkpoints).toBeGreaterThanOrEqual(4);
+    expect(space.stats().checkpoints).toBeLessThanOrEqual(7);
+  });
+
+  it('rejects a checkpoint policy that is not a non-negative integer', async () => {
+    for (const checkpoint of [{ commits: -1 }, { bytes: 1.5 }, { commits: Number.NaN }]) {
+      const error = await ObjectSpace.open(await openMemoryBackend(), { checkpoint }).catch(
+        (e: unknown) => e,
+      );
+      expect(hasReason(error, 'invalid-argument'), JSON.stringify(checkpoint)).toBe(true);
+    }
+  });
+
+  it('lets a second space on the same backend follow a chain of delta records and its checkpoints', async () => {
+    const backend = await openMemoryBackend();
+    const one = await track(ObjectSpace.open(shared(backend), { checkpoint: { commits: 4 } }));
+    const two = await track(ObjectSpace.open(shared(backend), { checkpoint: { commits: 4 } }));
+    for (let round = 1; round <= 7; round++) {
+      await one.database('app').transact(bump('one'));
+      await two.refresh();
+      await two.database('app').transact(bump('two'));
+      await one.refresh();
+      for (const space of [one, two]) {
+        const counts = space.database('app').begin({ readOnly: true }).get<Counts>('counts');
+        expect([counts?.get('one'), counts?.get('two')]).toEqual([round, round]);
+      }
+    }
+    expect(one.stats().checkpoints + two.stats().checkpoints).toBeGreaterThanOrEqual(2);
+    await Promise.all(open.splice(0).map((s) => s.close()));
+    await backend.close();
+  });
+
+  it('keeps what an open snapshot of a delta commit reads when reclaim frees the chain', async () => {
+    const space = await track(ObjectSpace.open(await openMemoryBackend(), { historyLimit: 0 }));
+    const db = space.database('app');
+    const entries = Array.from(
+      { length: 5000 },
+      (_, i) => [`k${String(i).padStart(5, '0')}`, i] as [string, number],
+    );
+    await db.transact((tx) => tx.set('counts', Dictionary.from(entries)));
+    await db.transact(bump('k00001'));
+    // A snapshot of a delta commit: its state lives in memory and refers to the checkpoint's nodes.
+    const reader = db.begin({ readOnly: true });
+    for (let i = 0; i < 20; i++) {
+      await db.transact((tx) => {
+        const d = tx.get<Counts>('counts') as Counts;
+        tx.set('counts', d.set(`k${String(i * 250).padStart(5, '0')}`, -1));
+      });
+    }
+    const kept = await space.reclaim();
+    space.evictCaches();
+    const seen = [...(reader.get<Counts>('counts') as Counts).entries()];
+    expect(seen.length).toBe(5000);
+    expect(seen.find(([k]) => k === 'k00001')?.[1]).toBe(2);
+    expect(seen.find(([k]) => k === 'k00250')?.[1]).toBe(250);
+    reader.abort();
+    const freed = await space.reclaim();
+    expect(freed.liveAtoms).toBeLessThan(kept.liveAtoms);
+    expect((db.begin({ readOnly: true }).get<Counts>('counts') as Counts).get('k00250')).toBe(-1);
+  });
+});
