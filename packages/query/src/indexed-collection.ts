@@ -17,6 +17,7 @@ import {
   bindScope,
   type Derivation,
   derivation,
+  LazyValue,
   type ReadScope,
   registerAtomType,
   resolveSlot,
@@ -29,7 +30,13 @@ import { invalidArgument, QueryError, queryError } from './errors.js';
 import type { KeyFunctionField } from './expr.js';
 import { defineIndex, type IndexDefinition, type IndexTarget } from './index-data.js';
 import { declaredKind, type IndexKind, storedKind } from './index-kind.js';
-import { collectAtoms, type IndexDeclaration, KindIndex, type StoredIndex } from './kind-index.js';
+import {
+  collectAtoms,
+  type IndexDeclaration,
+  KindIndex,
+  type StoredIndex,
+  sameDeclaration,
+} from './kind-index.js';
 import { orderedIndexKind } from './ordered-kind.js';
 import type { PathOf } from './path.js';
 import { type CollectionOp, type CollectionOps, Track } from './tracking.js';
@@ -373,6 +380,47 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
   toPayload(): unknown {
     const s = this._state();
     return [1, s.keyPath ?? null, s.data, s.indexes.map(rowOf)];
+  }
+
+  /**
+   * The records set and removed since `older`, when both have the same key path and the same
+   * indexes: what a delta commit stores (see `Atom.deltaSince`). The index entries are not
+   * stored: `withDelta` derives them again, as `set` and `delete` do. `undefined` otherwise
+   * (an index created or dropped, or most records changed): the commit stores the whole value.
+   */
+  override deltaSince(older: Atom): unknown {
+    if (!(older instanceof IndexedCollection)) return undefined;
+    const before = older._state();
+    const after = this._state();
+    if (before.keyPath !== after.keyPath || before.indexes.length !== after.indexes.length) return undefined;
+    for (let i = 0; i < after.indexes.length; i++) {
+      if (!sameDeclaration(before.indexes[i] as StoredIndex, after.indexes[i] as StoredIndex))
+        return undefined;
+    }
+    return after.data.deltaSince(before.data);
+  }
+
+  /** This collection with a delta from `deltaSince` applied, its indexes kept current. */
+  override withDelta(delta: unknown): IndexedCollection<V, K> {
+    if (!Array.isArray(delta) || delta.length !== 3) return corrupt();
+    const [keys, vals, removed] = delta as unknown[];
+    if (
+      !Array.isArray(keys) ||
+      !Array.isArray(removed) ||
+      !Array.isArray(vals) ||
+      vals.length !== keys.length
+    )
+      return corrupt();
+    let state = this._state();
+    // Every changed record leaves first, then the new versions go in: no state in between
+    // holds two records with one unique index key, since the final state holds none.
+    for (const key of removed) state = state.delete(key as Key);
+    for (const key of keys) state = state.delete(key as Key);
+    for (let i = 0; i < keys.length; i++) {
+      const v: unknown = vals[i];
+      state = state.set(keys[i] as Key, v instanceof LazyValue ? v.get() : v);
+    }
+    return new IndexedCollection<V, K>(state);
   }
 
   override childAtoms(): Iterable<Atom | AtomRef> {
