@@ -4,7 +4,7 @@
  * what an open snapshot of a delta commit still reads.
  */
 import { hasReason, ObjectSpace, type StorageBackend } from '@proto/atom';
-import { openMemoryBackend } from '@proto/storage-memory';
+import { createMemoryLocation, openMemoryBackend } from '@proto/storage-memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Dictionary } from '../src/index.js';
 
@@ -125,5 +125,46 @@ describe('collections: delta commits and checkpoints', () => {
     const freed = await space.reclaim();
     expect(freed.liveAtoms).toBeLessThan(kept.liveAtoms);
     expect((db.begin({ readOnly: true }).get<Counts>('counts') as Counts).get('k00250')).toBe(-1);
+  });
+
+  it('stores large values out of line: a checkpoint rewrites references, not the values beside the one changed', async () => {
+    const location = createMemoryLocation();
+    let space = await track(ObjectSpace.open(await openMemoryBackend({ location }), { historyLimit: 0 }));
+    type Sessions = Dictionary<number, { id: number; body: string } | string>;
+    const session = (id: number, version: number) => ({
+      id,
+      body: `${version}:`.padEnd(20_000, String(id % 10)),
+    });
+    await space.database('app').transact((tx) => {
+      let d: Sessions = Dictionary.empty();
+      for (let i = 0; i < 40; i++) d = d.set(i, i % 2 === 0 ? session(i, 0) : 'z'.repeat(5000 + i));
+      tx.set('sessions', d);
+    });
+    // Written once more by a checkpoint, the stored objects go out of line.
+    await space
+      .database('app')
+      .transact((tx) => tx.set('sessions', (tx.get<Sessions>('sessions') as Sessions).set(0, session(0, 1))));
+    await space.checkpoint();
+    const before = space.stats().bytesWritten;
+    await space
+      .database('app')
+      .transact((tx) => tx.set('sessions', (tx.get<Sessions>('sessions') as Sessions).set(2, session(2, 2))));
+    const delta = space.stats().bytesWritten - before;
+    await space.checkpoint();
+    const checkpoint = space.stats().bytesWritten - before - delta;
+    // The delta holds the new 20 kB value; the checkpoint the new value, a leaf of 40 references
+    // and the kernel's few small atoms, not the 39 other values (about 480 kB).
+    expect(delta).toBeGreaterThan(20_000);
+    expect(delta).toBeLessThan(20_000 + 1024);
+    expect(checkpoint).toBeLessThan(20_000 + 2048);
+    await space.close();
+    open.splice(0);
+    space = await track(ObjectSpace.open(await openMemoryBackend({ location }), { cache: { maxAtoms: 5 } }));
+    const d = space.database('app').begin({ readOnly: true }).get<Sessions>('sessions') as Sessions;
+    for (let i = 0; i < 40; i++) {
+      const expected = i % 2 === 1 ? 'z'.repeat(5000 + i) : session(i, i === 0 ? 1 : i === 2 ? 2 : 0);
+      expect(d.get(i)).toEqual(expected);
+    }
+    expect([...d.keys()]).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 });

@@ -85,6 +85,11 @@ export class LazyValue {
     return this.bytes !== undefined;
   }
 
+  /** The size of the stored segment's value in bytes; `undefined` before it is stored. */
+  get storedBytes(): number | undefined {
+    return this.bytes === undefined ? undefined : this.end - this.start;
+  }
+
   /** @internal True when the stored bytes may be copied into a frame of `origin`. */
   storedIn(origin: unknown): boolean {
     return this.bytes !== undefined && origin !== undefined && origin === this.origin;

@@ -11,8 +11,10 @@
  */
 import { Atom, AtomRef, sameAtom } from '@proto/atom/extension';
 import { compareKeys } from '../order.js';
+import { BlobValue } from './blobs.js';
 import { KBranch, type KLeaf, type KSlot } from './keyed-node.js';
 import { heightOf, insert, load, remove } from './keyed-tree.js';
+import { asSegment } from './slots.js';
 
 /**
  * The stored form of a delta: keys set (ascending) with their raw values (`null` for key-only
@@ -20,16 +22,36 @@ import { heightOf, insert, load, remove } from './keyed-tree.js';
  */
 export type KeyedDelta = readonly [keys: unknown[], vals: unknown[] | null, removed: unknown[]];
 
-/** A front item: a subtree (`height` ≥ 0, 0 for a leaf) or an entry (`height` −1). */
+/** A front item: a subtree (`height` ≥ 0, 0 for a leaf) or an entry (`height` −1) of `leaf`. */
 interface Item {
   readonly height: number;
   readonly slot: KSlot | undefined;
   readonly key: unknown;
-  readonly val: unknown;
+  readonly leaf: KLeaf | undefined;
+  readonly index: number;
 }
 
 function subtree(slot: KSlot, height: number): Item {
-  return { height, slot, key: undefined, val: undefined };
+  return { height, slot, key: undefined, leaf: undefined, index: -1 };
+}
+
+function valueOf(item: Item): unknown {
+  return item.leaf?.vals?.[item.index];
+}
+
+/**
+ * The value of a changed entry as the delta stores it. A value that would be a segment is
+ * wrapped in its leaf first (the same value, in place), so that once the delta record is
+ * written the leaf's next write copies its bytes, or moves it out of line knowing its size;
+ * a value already out of line is stored by its bytes.
+ */
+function deltaValue(item: Item): unknown {
+  const vals = item.leaf?.vals as unknown[];
+  const v = vals[item.index];
+  if (v instanceof BlobValue) return v.segment();
+  const wrapped = asSegment(v);
+  if (wrapped !== v) vals[item.index] = wrapped;
+  return wrapped;
 }
 
 function rootFront(root: KSlot | undefined): Item[] {
@@ -47,7 +69,13 @@ function open(front: Item[], keyOnly: boolean): void {
   }
   const leaf = node as KLeaf;
   for (let i = leaf.keys.length - 1; i >= 0; i--) {
-    front.push({ height: -1, slot: undefined, key: leaf.keys[i], val: keyOnly ? undefined : leaf.vals?.[i] });
+    front.push({
+      height: -1,
+      slot: undefined,
+      key: leaf.keys[i],
+      leaf: keyOnly ? undefined : leaf,
+      index: i,
+    });
   }
 }
 
@@ -74,7 +102,7 @@ export function diffTrees(
   const removed: unknown[] = [];
   const set = (item: Item) => {
     keys.push(item.key);
-    vals?.push(item.val);
+    vals?.push(deltaValue(item));
   };
   while (a.length > 0 || b.length > 0) {
     if (keys.length + removed.length > limit) return undefined;
@@ -105,7 +133,7 @@ export function diffTrees(
     if (c === 0) {
       a.pop();
       b.pop();
-      if (!keyOnly && !sameValue(x.val, y.val)) set(y);
+      if (!keyOnly && !sameValue(valueOf(x), valueOf(y))) set(y);
     } else if (c < 0) {
       removed.push((a.pop() as Item).key);
     } else {

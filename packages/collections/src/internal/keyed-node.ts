@@ -3,8 +3,10 @@
  * `HashDictionary` and `RepeatedKeysDictionary`.
  *
  * Stored formats (codec values):
- * - leaf `proto.coll.leaf`: `[keys, values]`, or `[keys, null]` for key-only trees (sets). The
- *   keys array is one segment (copied as bytes while a leaf's keys do not change).
+ * - leaf `proto.coll.leaf`: `[keys, values]`, or `[keys, null]` for key-only trees (sets), or
+ *   `[keys, values, positions]` when the values at `positions` are stored out of line (each a
+ *   reference to a `proto.coll.value` atom, see `blobs.ts`). The keys array is one segment
+ *   (copied as bytes while a leaf's keys do not change).
  *   Arrays, plain objects and long strings among the values are stored as segments: a loaded
  *   leaf keeps them as `LazyValue`s (decoded when read, see `leafValue`), and rewriting the leaf
  *   copies the bytes of the values that did not change.
@@ -12,7 +14,8 @@
  *   under `children[i]` (a pointer), `sizes[i]` the number of entries under it; `minKeys` and
  *   `sizes` are segments.
  */
-import { Atom, type AtomRef, LazyValue, registerAtomType } from '@proto/atom';
+import { Atom, AtomRef, LazyValue, registerAtomType } from '@proto/atom';
+import { BlobValue, type ValueBlob } from './blobs.js';
 import { badPayload, segmentValues, settleSlots } from './slots.js';
 
 export type KNode = KLeaf | KBranch;
@@ -50,9 +53,20 @@ export class KLeaf extends Atom implements KeyIndex {
     return KLeaf.typeName;
   }
   toPayload(): unknown {
-    if (this.vals !== null) segmentValues(this.vals as unknown[]);
     this.storedKeys ??= LazyValue.of(this.keys);
-    return [this.storedKeys, this.vals];
+    const vals = this.vals as unknown[] | null;
+    if (vals === null || !segmentValues(vals, true)) return [this.storedKeys, vals];
+    // Values out of line are stored as references, and their positions listed.
+    const out = vals.slice();
+    const blobs: number[] = [];
+    for (let i = 0; i < out.length; i++) {
+      const v = out[i];
+      if (v instanceof BlobValue) {
+        out[i] = v.slot;
+        blobs.push(i);
+      }
+    }
+    return [this.storedKeys, out, blobs];
   }
 }
 
@@ -94,11 +108,19 @@ function sum(sizes: readonly number[]): number {
 }
 
 registerAtomType(KLeaf.typeName, (payload) => {
-  if (!Array.isArray(payload)) return badPayload('leaf');
+  if (!Array.isArray(payload) || payload.length < 2 || payload.length > 3) return badPayload('leaf');
   const [stored, keys] = part(payload[0]);
   if (!Array.isArray(keys)) return badPayload('leaf');
   const vals = payload[1];
   if (vals !== null && (!Array.isArray(vals) || vals.length !== keys.length)) return badPayload('leaf');
+  if (payload.length === 3) {
+    const blobs: unknown = payload[2];
+    if (vals === null || !Array.isArray(blobs)) return badPayload('leaf');
+    for (const i of blobs) {
+      if (typeof i !== 'number' || !(vals[i] instanceof AtomRef)) return badPayload('leaf');
+      vals[i] = new BlobValue(vals[i] as AtomRef<ValueBlob>);
+    }
+  }
   const leaf = new KLeaf(keys, vals);
   leaf.storedKeys = stored;
   return leaf;

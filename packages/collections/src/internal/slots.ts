@@ -6,6 +6,7 @@
  */
 import { Atom, AtomRef, LazyValue, unpinSlot } from '@proto/atom/extension';
 import { collectionError } from '../errors.js';
+import { BlobValue, outOfLine } from './blobs.js';
 
 /**
  * The kernel's stamp functions under the names the trees use: `settleSlot` is the slot to
@@ -35,28 +36,41 @@ export function badPayload(type: string): never {
 /** Strings longer than this are stored as segments. */
 const SEGMENT_STRING = 64;
 
+/** `v` wrapped to be written as a segment when it is an array, a plain object or a long string. */
+export function asSegment(v: unknown): unknown {
+  if (typeof v === 'object' && v !== null) {
+    if (v instanceof LazyValue) return v;
+    const proto: unknown = Object.getPrototypeOf(v);
+    return proto === Object.prototype || proto === Array.prototype || proto === null ? LazyValue.of(v) : v;
+  }
+  return typeof v === 'string' && v.length > SEGMENT_STRING ? LazyValue.of(v) : v;
+}
+
 /**
  * Wraps every array, plain object and long string among a leaf's values (dictionary values,
  * list items), in place, to be written as a segment. The wrapper stands for the same value
  * (`leafValue` unwraps it); once the leaf is stored, the kernel binds it to the stored bytes,
- * which later versions of the leaf copy.
+ * which later versions of the leaf copy. With `blobs`, large values move out of line
+ * (`outOfLine`, see `blobs.ts`). Returns whether any value of `vals` is out of line.
  */
-export function segmentValues(vals: unknown[]): void {
+export function segmentValues(vals: unknown[], blobs = false): boolean {
+  let any = false;
   for (let i = 0; i < vals.length; i++) {
     const v = vals[i];
-    let wrap = false;
-    if (typeof v === 'object' && v !== null) {
-      const proto: unknown = Object.getPrototypeOf(v);
-      wrap = proto === Object.prototype || proto === Array.prototype || proto === null;
-    } else if (typeof v === 'string') {
-      wrap = v.length > SEGMENT_STRING;
+    if (v instanceof BlobValue) {
+      any = true;
+      continue;
     }
-    if (wrap) vals[i] = LazyValue.of(v);
+    let next = blobs ? outOfLine(v) : v;
+    if (next instanceof BlobValue) any = true;
+    else next = asSegment(next);
+    if (next !== v) vals[i] = next;
   }
+  return any;
 }
 
-/** The value at `i` of a leaf's values or items, decoded if the leaf kept it encoded. */
+/** The value at `i` of a leaf's values or items, decoded if the leaf kept it encoded or out of line. */
 export function leafValue(vals: readonly unknown[], i: number): unknown {
   const v = vals[i];
-  return v instanceof LazyValue ? v.get() : v;
+  return v instanceof LazyValue || v instanceof BlobValue ? v.get() : v;
 }
