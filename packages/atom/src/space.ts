@@ -42,7 +42,7 @@ export interface ObjectSpaceOptions {
   readonly casRetries?: number;
   /**
    * When a commit is written whole (a checkpoint) instead of as a delta record: after
-   * `commits` delta records (default 1,000; 0 writes every commit whole) or once they add up
+   * `commits` delta records (default 10,000; 0 writes every commit whole) or once they add up
    * to `bytes` (default 4 MiB). Between checkpoints, commits changed since the last one stay
    * in memory as well, and opening the space replays their delta records: both are bounded by
    * this policy. See the README, "What a commit writes".
@@ -90,7 +90,7 @@ export class ObjectSpace {
   private constructor(backend: StorageBackend, options: ObjectSpaceOptions) {
     const store = new AtomStore(backend, options.cache ?? {});
     const history = new History(store, options.historyLimit ?? 32, {
-      commits: options.checkpoint?.commits ?? 1000,
+      commits: options.checkpoint?.commits ?? 10_000,
       bytes: options.checkpoint?.bytes ?? 4 * 1024 * 1024,
     });
     this.#store = store;
