@@ -100,6 +100,32 @@ describe('collections: dictionary deltas', () => {
     );
   });
 
+  it('names exactly the changed values when only values change (leaves keep their keys)', () => {
+    fc.assert(
+      fc.property(
+        initial,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 10, max: 12 })), { maxLength: 40, size: 'large' }),
+        (entries, sets) => {
+          const older: Dict = Dictionary.from(entries);
+          const keys = [...older.keys()];
+          if (keys.length === 0) return;
+          let newer = older;
+          const expected = new Map<number, number>();
+          for (const [pick, value] of sets) {
+            const key = keys[pick % keys.length] as number;
+            newer = newer.set(key, value);
+            expected.set(key, value);
+          }
+          for (const [k, v] of [...expected]) if (older.get(k) === v) expected.delete(k);
+          const delta = newer.deltaSince(older) as Delta;
+          const sorted = [...expected.keys()].sort((a, b) => a - b);
+          expect(delta).toEqual([sorted, sorted.map((k) => expected.get(k)), []]);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('is empty between a version and itself, and between equal versions built apart', () => {
     const d: Dict = Dictionary.from(Array.from({ length: 300 }, (_, i) => [i, i] as [number, number]));
     expect(d.deltaSince(d)).toEqual([[], [], []]);

@@ -124,6 +124,23 @@ export function diffTrees(
       b.pop();
       continue;
     }
+    if (x.height === 0 && y.height === 0 && !keyOnly) {
+      // Two leaves with the same keys (values updated in place, the common case): compare the
+      // values position by position, without opening either leaf into entries.
+      const older = load(x.slot as KSlot) as KLeaf;
+      const newer = load(y.slot as KSlot) as KLeaf;
+      if (older.keys === newer.keys) {
+        a.pop();
+        b.pop();
+        const ov = older.vals as unknown[];
+        const nv = newer.vals as unknown[];
+        for (let i = 0; i < nv.length; i++) {
+          if (!sameValue(ov[i], nv[i]))
+            set({ height: -1, slot: undefined, key: newer.keys[i], leaf: newer, index: i });
+        }
+        continue;
+      }
+    }
     if (x.height >= 0 || y.height >= 0) {
       if (x.height >= y.height) open(a, keyOnly);
       else open(b, keyOnly);
