@@ -29,16 +29,51 @@ export async function persist(root: Atom, sink: AtomSink): Promise<{ pointer: At
   const levels: Atom[][] = [];
   const heights = new Map<Atom, number>();
   const payloads = new Map<Atom, unknown>();
+  /** Atoms encoded while visited (every atom they refer to was stored): bytes and segments. */
+  const ahead = new Map<Atom, { bytes: Uint8Array; segments: (LazyValue | number)[] }>();
   const loader = sink.loader;
   const spaceId = loader.spaceId;
+  const stored = (atom: Atom) => atom[ATOM_POINTER] !== undefined && atom[ATOM_LOADER]?.spaceId === spaceId;
+  const reference = (value: object): AtomPointer | undefined => {
+    if (value instanceof AtomRef) {
+      if (value.loader.spaceId !== spaceId) throw foreign();
+      return value.pointer;
+    }
+    if (value instanceof Atom) return value[ATOM_POINTER];
+    return undefined;
+  };
+  // Encoding an atom before knowing its children: a child not stored here stops it, and the
+  // payload is walked instead. Most atoms (leaves, delta records, cells of plain values) refer
+  // only to stored atoms, so they are encoded once and never walked.
+  const early = (value: object): AtomPointer | undefined => {
+    if (value instanceof Atom && !stored(value)) throw NOT_STORED;
+    return reference(value);
+  };
   const visit = (atom: Atom): number => {
-    if (atom[ATOM_POINTER] !== undefined && atom[ATOM_LOADER]?.spaceId === spaceId) return -1;
+    if (stored(atom)) return -1;
     const known = heights.get(atom);
     if (known !== undefined) return known;
     const payload = atom.toPayload();
     payloads.set(atom, payload);
     let height = 0;
-    const children = atom.childAtoms !== undefined ? atom.childAtoms() : collectAtoms(payload, loader);
+    let children: Iterable<Atom | AtomRef> | undefined = atom.childAtoms?.();
+    if (children === undefined) {
+      const segments: (LazyValue | number)[] = [];
+      try {
+        const bytes = encodeAtom(atom.atomType, payload, {
+          reference: early,
+          origin: loader,
+          segment: (value: LazyValue, start: number, end: number) => {
+            segments.push(value, start, end);
+          },
+        });
+        ahead.set(atom, { bytes, segments });
+        children = [];
+      } catch (error) {
+        if (error !== NOT_STORED) throw error;
+        children = collectAtoms(payload, loader);
+      }
+    }
     for (const child of children) {
       if (child instanceof AtomRef) {
         if (child.loader.spaceId !== spaceId) throw foreign();
@@ -51,14 +86,6 @@ export async function persist(root: Atom, sink: AtomSink): Promise<{ pointer: At
     return height;
   };
   visit(root);
-  const reference = (value: object): AtomPointer | undefined => {
-    if (value instanceof AtomRef) {
-      if (value.loader.spaceId !== spaceId) throw foreign();
-      return value.pointer;
-    }
-    if (value instanceof Atom) return value[ATOM_POINTER];
-    return undefined;
-  };
   for (const level of levels) {
     if (level === undefined) continue;
     // Segments written (encoded or copied): value, start, end, per atom.
@@ -72,6 +99,12 @@ export async function persist(root: Atom, sink: AtomSink): Promise<{ pointer: At
       },
     };
     const encoded = level.map((atom) => {
+      const done = ahead.get(atom);
+      if (done !== undefined) {
+        for (const item of done.segments) segments.push(item);
+        segmentsUntil.push(segments.length);
+        return done.bytes;
+      }
       const bytes = encodeAtom(atom.atomType, payloads.get(atom), options);
       segmentsUntil.push(segments.length);
       return bytes;
@@ -100,6 +133,9 @@ export async function persist(root: Atom, sink: AtomSink): Promise<{ pointer: At
     throw new StorageError({ layer: 'atom', reason: 'io', message: 'commit root was not written' });
   return { pointer, bytes };
 }
+
+/** Thrown by the early encoding's reference hook at a child not stored yet. */
+const NOT_STORED: unique symbol = Symbol('not stored');
 
 /** Objects `collectAtoms` visits before it remembers them. */
 const REMEMBER_AFTER = 4096;
