@@ -3,9 +3,9 @@
  * `HashDictionary` and `RepeatedKeysDictionary`.
  *
  * Stored formats (codec values):
- * - leaf `proto.coll.leaf`: `[keys, values]`, or `[keys, null]` for key-only trees (sets), or
- *   `[keys, values, positions]` when the values at `positions` are stored out of line (each a
- *   reference to a `proto.coll.value` atom, see `blobs.ts`). The keys array is one segment
+ * - leaf `proto.coll.leaf`: `[keys, values]`, or `[keys, null]` for key-only trees (sets);
+ *   `proto.coll.leaf.ool`: `[keys, values, positions]` when the values at `positions` are stored
+ *   out of line (each a reference to a `proto.coll.value` atom, see `blobs.ts`). The keys array is one segment
  *   (copied as bytes while a leaf's keys do not change).
  *   Arrays, plain objects and long strings among the values are stored as segments: a loaded
  *   leaf keeps them as `LazyValue`s (decoded when read, see `leafValue`), and rewriting the leaf
@@ -36,6 +36,14 @@ export interface KeyIndex {
 /** A leaf: sorted keys and, unless the tree is key-only, their values. */
 export class KLeaf extends Atom implements KeyIndex {
   static readonly typeName = 'proto.coll.leaf';
+  /**
+   * The type of a leaf with values out of line: its own name, so that a reader that does not
+   * know out-of-line values fails loudly (type not registered) instead of returning the
+   * value atoms as values.
+   */
+  static readonly outOfLineTypeName = 'proto.coll.leaf.ool';
+  /** True when the stored payload lists values out of line (set on decode and by `toPayload`). */
+  outOfLine = false;
   fp: readonly number[] | null | undefined = undefined;
   prefix = '';
   /**
@@ -50,12 +58,13 @@ export class KLeaf extends Atom implements KeyIndex {
     super();
   }
   get atomType(): string {
-    return KLeaf.typeName;
+    return this.outOfLine ? KLeaf.outOfLineTypeName : KLeaf.typeName;
   }
   toPayload(): unknown {
     this.storedKeys ??= LazyValue.of(this.keys);
     const vals = this.vals as unknown[] | null;
-    if (vals === null || !segmentValues(vals, true)) return [this.storedKeys, vals];
+    this.outOfLine = vals !== null && segmentValues(vals, true);
+    if (vals === null || !this.outOfLine) return [this.storedKeys, vals];
     // Values out of line are stored as references, and their positions listed.
     const out = vals.slice();
     const blobs: number[] = [];
@@ -107,13 +116,13 @@ function sum(sizes: readonly number[]): number {
   return total;
 }
 
-registerAtomType(KLeaf.typeName, (payload) => {
-  if (!Array.isArray(payload) || payload.length < 2 || payload.length > 3) return badPayload('leaf');
+function decodeLeaf(payload: unknown, outOfLine: boolean): KLeaf {
+  if (!Array.isArray(payload) || payload.length !== (outOfLine ? 3 : 2)) return badPayload('leaf');
   const [stored, keys] = part(payload[0]);
   if (!Array.isArray(keys)) return badPayload('leaf');
   const vals = payload[1];
   if (vals !== null && (!Array.isArray(vals) || vals.length !== keys.length)) return badPayload('leaf');
-  if (payload.length === 3) {
+  if (outOfLine) {
     const blobs: unknown = payload[2];
     if (vals === null || !Array.isArray(blobs)) return badPayload('leaf');
     for (const i of blobs) {
@@ -123,8 +132,12 @@ registerAtomType(KLeaf.typeName, (payload) => {
   }
   const leaf = new KLeaf(keys, vals);
   leaf.storedKeys = stored;
+  leaf.outOfLine = outOfLine;
   return leaf;
-});
+}
+
+registerAtomType(KLeaf.typeName, (payload) => decodeLeaf(payload, false));
+registerAtomType(KLeaf.outOfLineTypeName, (payload) => decodeLeaf(payload, true));
 
 /** A payload part that may be stored as a segment: the segment (if any) and its value. */
 function part(item: unknown): [LazyValue | undefined, unknown] {
