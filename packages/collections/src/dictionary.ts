@@ -5,7 +5,7 @@ import { Atom, AtomRef, registerAtomType } from '@proto/atom';
 import { detach, incrementedValue, type KeyedMapOp, type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
-import { applyDelta, diffTrees, isKeyedDelta } from './internal/keyed-delta.js';
+import { applyDelta, deltaLimit, diffTrees, isKeyedDelta } from './internal/keyed-delta.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import {
@@ -24,9 +24,6 @@ import { badPayload, leafValue } from './internal/slots.js';
 import type { Tracker } from './internal/tracking.js';
 import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
 import { type RangeOptions, toKRange } from './range.js';
-
-/** A delta of up to this many entries is always stored as one, whatever the dictionary's size. */
-const DELTA_MIN_LIMIT = 64;
 
 function keysEqual(a: unknown, b: unknown): boolean {
   return compareKeys(a, b) === 0;
@@ -221,7 +218,7 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
    */
   override deltaSince(older: Atom): unknown {
     if (!(older instanceof Dictionary)) return undefined;
-    const limit = Math.max(DELTA_MIN_LIMIT, this._size >> 1);
+    const limit = deltaLimit(this._size);
     return diffTrees(older._slot() as KSlot | undefined, this._slot() as KSlot | undefined, false, limit);
   }
 

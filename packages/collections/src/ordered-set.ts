@@ -6,6 +6,7 @@ import { type Atom, type AtomRef, registerAtomType } from '@proto/atom';
 import { type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
+import { applyDelta, deltaLimit, diffTrees, isKeyedDelta } from './internal/keyed-delta.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import { ABSENT, build, entryAt, insert, lookup, remove, treeSize } from './internal/keyed-tree.js';
@@ -113,6 +114,24 @@ export class OrderedSet<T extends Key = Key> extends TrackedCollection {
 
   [Symbol.iterator](): Generator<T, void, undefined> {
     return this.values();
+  }
+
+  /** The elements added and removed since `older` (a delta commit, see `Atom.deltaSince`). */
+  override deltaSince(older: Atom): unknown {
+    if (!(older instanceof OrderedSet)) return undefined;
+    return diffTrees(
+      older._slot() as KSlot | undefined,
+      this._slot() as KSlot | undefined,
+      true,
+      deltaLimit(this._size),
+    );
+  }
+
+  /** This set with a delta from `deltaSince` applied (see `Atom.withDelta`). */
+  override withDelta(delta: unknown): OrderedSet<T> {
+    if (!isKeyedDelta(delta, true)) return badPayload('set delta');
+    const root = applyDelta(this._slot() as KSlot | undefined, delta, true, nodeCapacity());
+    return new OrderedSet<T>(root, treeSize(root));
   }
 
   /** @internal */

@@ -7,6 +7,7 @@ import { type Atom, type AtomRef, registerAtomType } from '@proto/atom';
 import { type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
+import { applyDelta, deltaLimit, diffTrees, isKeyedDelta } from './internal/keyed-delta.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import { ABSENT, insert, lookup, remove, treeSize } from './internal/keyed-tree.js';
@@ -143,6 +144,24 @@ export class RepeatedKeysDictionary<K extends Key = Key, V extends Key = Key> ex
 
   [Symbol.iterator](): Generator<[K, V], void, undefined> {
     return this.entries();
+  }
+
+  /** The pairs added and removed since `older` (a delta commit, see `Atom.deltaSince`). */
+  override deltaSince(older: Atom): unknown {
+    if (!(older instanceof RepeatedKeysDictionary)) return undefined;
+    return diffTrees(
+      older._slot() as KSlot | undefined,
+      this._slot() as KSlot | undefined,
+      true,
+      deltaLimit(this._size),
+    );
+  }
+
+  /** This multimap with a delta from `deltaSince` applied (see `Atom.withDelta`). */
+  override withDelta(delta: unknown): RepeatedKeysDictionary<K, V> {
+    if (!isKeyedDelta(delta, true)) return badPayload('multimap delta');
+    const root = applyDelta(this._slot() as KSlot | undefined, delta, true, nodeCapacity());
+    return new RepeatedKeysDictionary<K, V>(root, treeSize(root));
   }
 
   /** @internal */

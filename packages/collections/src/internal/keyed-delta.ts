@@ -35,7 +35,7 @@ function subtree(slot: KSlot, height: number): Item {
   return { height, slot, key: undefined, leaf: undefined, index: -1 };
 }
 
-function valueOf(item: Item): unknown {
+function entryValue(item: Item): unknown {
   return item.leaf?.vals?.[item.index];
 }
 
@@ -150,7 +150,7 @@ export function diffTrees(
     if (c === 0) {
       a.pop();
       b.pop();
-      if (!keyOnly && !sameValue(valueOf(x), valueOf(y))) set(y);
+      if (!keyOnly && !sameValue(entryValue(x), entryValue(y))) set(y);
     } else if (c < 0) {
       removed.push((a.pop() as Item).key);
     } else {
@@ -173,6 +173,14 @@ export function applyDelta(
   for (let i = 0; i < keys.length; i++)
     next = insert(next, keys[i], keyOnly ? undefined : vals?.[i], keyOnly, cap);
   return next;
+}
+
+/**
+ * The most changed entries a delta of a collection of `size` entries holds (more, and the
+ * commit stores the whole collection): half the entries, and never fewer than 64.
+ */
+export function deltaLimit(size: number): number {
+  return Math.max(64, size >> 1);
 }
 
 /** True when `delta` has the stored shape of a `KeyedDelta` (for a tree with or without values). */
