@@ -43,7 +43,7 @@ export interface ObjectSpaceOptions {
   /**
    * When a commit is written whole (a checkpoint) instead of as a delta record: after
    * `commits` delta records (default 10,000; 0 writes every commit whole) or once they add up
-   * to `bytes` (default 4 MiB). Between checkpoints, commits changed since the last one stay
+   * to `bytes` (default 16 MiB). Between checkpoints, commits changed since the last one stay
    * in memory as well, and opening the space replays their delta records: both are bounded by
    * this policy. See the README, "What a commit writes".
    */
@@ -91,7 +91,7 @@ export class ObjectSpace {
     const store = new AtomStore(backend, options.cache ?? {});
     const history = new History(store, options.historyLimit ?? 32, {
       commits: options.checkpoint?.commits ?? 10_000,
-      bytes: options.checkpoint?.bytes ?? 4 * 1024 * 1024,
+      bytes: options.checkpoint?.bytes ?? 16 * 1024 * 1024,
     });
     this.#store = store;
     this.#history = history;
