@@ -13,7 +13,9 @@
  *
  * Options: --full (adds N = 1M), --sizes=10000,100000, --seconds=4 (timed per TX-SMALL cell, split
  * into --rounds=5 rounds that interleave the systems),
- * --systems=protobase-wal,lmdb,... (labels below), --workloads=small,batch, --writers=1,16,256.
+ * --systems=protobase-wal,lmdb,... (labels below), --workloads=small,batch, --writers=1,16,256,
+ * --batch-scale=1 (TX-BATCH times 30 × it batches of 100 and 5 × it of 10,000: raise it so that
+ * the timed batches include ProtoBase's checkpoints, written every 16 MiB of delta records).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -42,9 +44,17 @@ interface Args {
   readonly sizes: number[];
   readonly seconds: number;
   readonly rounds: number;
+  /** TX-BATCH times 30 × this batches of 100 and 5 × this of 10,000 (after one warm-up each). */
+  readonly batchScale: number;
   readonly systems: readonly Variant[];
   readonly workloads: ReadonlySet<string>;
   readonly writers: number[];
+}
+
+function positiveInteger(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  return n;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -59,6 +69,7 @@ function parseArgs(argv: readonly string[]): Args {
     sizes,
     seconds: Number(value('seconds') ?? 4),
     rounds: Number(value('rounds') ?? 5),
+    batchScale: positiveInteger('batch-scale', value('batch-scale') ?? '1'),
     systems,
     workloads: new Set((value('workloads') ?? 'small,batch').split(',')),
     writers: numbers(value('writers') ?? '1,16,256'),
@@ -359,8 +370,8 @@ async function main(): Promise<void> {
         if (args.workloads.has('batch')) {
           const model = new Map<string, BenchRecord>();
           const plans = [
-            { size: 100, batches: makeBatches(n, 100, 31, 100 + n) },
-            { size: 10_000, batches: makeBatches(n, 10_000, 6, 10_000 + n) },
+            { size: 100, batches: makeBatches(n, 100, 1 + 30 * args.batchScale, 100 + n) },
+            { size: 10_000, batches: makeBatches(n, 10_000, 1 + 5 * args.batchScale, 10_000 + n) },
           ];
           for (const plan of plans) {
             for (const b of plan.batches) for (const [key, record] of b) model.set(key, record);
