@@ -124,6 +124,24 @@ export function diffTrees(
       b.pop();
       continue;
     }
+    if (x.height === y.height && x.height > 0) {
+      // Two branches over the same key boundaries (the same keys array: an update below them
+      // moved no boundary): only the children that differ are opened, pairwise.
+      const older = load(x.slot as KSlot) as KBranch;
+      const newer = load(y.slot as KSlot) as KBranch;
+      if (older.keys === newer.keys) {
+        a.pop();
+        b.pop();
+        for (let i = newer.kids.length - 1; i >= 0; i--) {
+          const ok = older.kids[i] as KSlot;
+          const nk = newer.kids[i] as KSlot;
+          if (sameAtom(ok, nk)) continue;
+          a.push(subtree(ok, x.height - 1));
+          b.push(subtree(nk, y.height - 1));
+        }
+        continue;
+      }
+    }
     if (x.height === 0 && y.height === 0 && !keyOnly) {
       // Two leaves with the same keys (values updated in place, the common case): compare the
       // values position by position, without opening either leaf into entries.
