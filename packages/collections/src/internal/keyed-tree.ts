@@ -272,7 +272,7 @@ function leafInsert(leaf: KLeaf, key: unknown, val: unknown, cap: number, change
   const at = ~i;
   const nk = insertAt(keys, at, key);
   const nv = vals === null ? null : insertAt(vals, at, val);
-  if (nk.length <= cap) return new KLeaf(nk, nv);
+  if (nk.length <= cap) return keepIndex(leaf, new KLeaf(nk, nv), at, key);
   const half = nk.length >>> 1;
   change.right = new KLeaf(nk.slice(half), nv === null ? null : nv.slice(half));
   return new KLeaf(nk.slice(0, half), nv === null ? null : nv.slice(0, half));
@@ -369,7 +369,31 @@ function leafRemove(leaf: KLeaf, key: unknown): KLeaf | undefined {
   const i = searchNode(leaf, key);
   if (i < 0) return leaf;
   if (leaf.keys.length === 1) return undefined;
-  return new KLeaf(removeAt(leaf.keys, i), leaf.vals === null ? null : removeAt(leaf.vals, i));
+  return keepIndex(
+    leaf,
+    new KLeaf(removeAt(leaf.keys, i), leaf.vals === null ? null : removeAt(leaf.vals, i)),
+    i,
+  );
+}
+
+/**
+ * Carries a leaf's string search index over to the leaf with one key inserted at `at` (when
+ * `key` is given) or removed from `at`, when the first and last keys stay (so the common
+ * prefix stays, and every key between them shares it): one fingerprint moves instead of the
+ * index being built again on the next search. Anything else leaves the index to be built.
+ */
+function keepIndex(from: KLeaf, to: KLeaf, at: number, key?: unknown): KLeaf {
+  const fp = from.fp;
+  const n = from.keys.length;
+  if (fp === undefined || fp === null || at <= 0 || at >= (key === undefined ? n - 1 : n)) return to;
+  if (key !== undefined) {
+    if (typeof key !== 'string') return to;
+    to.fp = insertAt(fp, at, fingerprint(key, from.prefix.length));
+  } else {
+    to.fp = removeAt(fp, at);
+  }
+  to.prefix = from.prefix;
+  return to;
 }
 
 function branchRemove(b: KBranch, key: unknown, cap: number): KBranch | undefined {
