@@ -70,6 +70,37 @@ describe('collections: delta commits and checkpoints', () => {
     expect(space.stats().checkpoints).toBeLessThanOrEqual(7);
   });
 
+  it('writes an asked-for checkpoint with the next group while commits keep arriving', async () => {
+    const space = await track(ObjectSpace.open(await openMemoryBackend()));
+    const db = space.database('app');
+    await db.transact(bump('k'));
+    const LIMIT = 5000;
+    let done = 0;
+    let servedAt: number | undefined;
+    const writer = async (w: number) => {
+      // Writers stop once the checkpoint is written, or after LIMIT commits if it never is.
+      while (servedAt === undefined && done < LIMIT) {
+        await db.transact(bump(`w${w}`));
+        done++;
+      }
+    };
+    const writers = Array.from({ length: 8 }, (_, w) => writer(w));
+    while (done < 50) await db.transact(bump('k'));
+    const before = space.stats().checkpoints;
+    const checkpoint = space.checkpoint().then(() => {
+      servedAt = done;
+    });
+    await Promise.all(writers);
+    await checkpoint;
+    // Served while the writers were still committing, not once they stopped.
+    expect(servedAt).toBeLessThan(LIMIT);
+    expect(space.stats().checkpoints).toBe(before + 1);
+    const counts = db.begin({ readOnly: true }).get<Counts>('counts') as Counts;
+    let total = 0;
+    for (let w = 0; w < 8; w++) total += counts.get(`w${w}`) ?? 0;
+    expect(total).toBe(done);
+  });
+
   it('rejects a checkpoint policy that is not a non-negative integer', async () => {
     for (const checkpoint of [{ commits: -1 }, { bytes: 1.5 }, { commits: Number.NaN }]) {
       const error = await ObjectSpace.open(await openMemoryBackend(), { checkpoint }).catch(

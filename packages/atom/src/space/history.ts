@@ -171,15 +171,19 @@ export class History {
 
   /**
    * The record of the commit after `base` with `state`: the next sequence, a timestamp that
-   * never goes back, written as a delta record on top of `base` unless a checkpoint is due
-   * (or `base` is the empty space, which has no record to build on).
+   * never goes back, written as a delta record on top of `base` unless a checkpoint is due or
+   * asked for (`checkpoint`), or `base` is the empty space, which has no record to build on.
    */
-  next(base: Head, state: SpaceState): Draft {
+  next(base: Head, state: SpaceState, checkpoint = false): Draft {
     const sequence = base.sequence + 1;
     const timestamp = Math.max(Date.now(), base.timestamp);
     const kept = this.#keep(base);
     const policy = this.#policy;
-    const due = base.pointer === null || base.deltas + 1 > policy.commits || base.deltaBytes >= policy.bytes;
+    const due =
+      checkpoint ||
+      base.pointer === null ||
+      base.deltas + 1 > policy.commits ||
+      base.deltaBytes >= policy.bytes;
     if (due || base.pointer === null) return this.#checkpoint(sequence, timestamp, state, kept);
     const baseRef = new AtomRef<CommitRecord | DeltaRecord>(base.pointer as AtomPointer, this.#store.loader);
     const record = new DeltaRecord(sequence, timestamp, baseRef, changesBetween(base.state, state));

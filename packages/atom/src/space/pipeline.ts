@@ -49,9 +49,16 @@ interface Pending {
   attempts: number;
 }
 
+interface CheckpointWaiter {
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 interface InFlight {
   /** The head once this group's compare-and-set succeeds. */
   readonly after: Head;
+  /** Callers of `checkpoint()` this group (written whole) serves. */
+  readonly waiters: readonly CheckpointWaiter[];
   /** Settles after the group's promises are settled. */
   done: Promise<void>;
 }
@@ -76,7 +83,7 @@ export class CommitPipeline {
   /** Set when a barrier failed: the next group is folded on the root re-read from the backend. */
   #resync = false;
   /** Callers of `checkpoint()` waiting for the next group to be one. */
-  #checkpointWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #checkpointWaiters: CheckpointWaiter[] = [];
   #flushing: Promise<void> | undefined;
   readonly #stats = { commits: 0, conflicts: 0, rebases: 0, barriers: 0, checkpoints: 0 };
   readonly #countRebase = () => {
@@ -107,8 +114,8 @@ export class CommitPipeline {
   }
 
   /**
-   * Writes the head as a checkpoint once the commits queued before are done (nothing when it
-   * is one already). Resolves when it is durable, or when another writer moved the root first
+   * Writes a checkpoint: the next group is written whole, or, when no commit is queued, the
+   * head once every barrier in flight settled (nothing when it is a checkpoint already). Resolves when it is durable, or when another writer moved the root first
    * (that writer's chain is then the one to checkpoint). Rejects with the write error when
    * the checkpoint could not be written; nothing is lost then, the delta records stay the
    * durable state.
@@ -187,11 +194,14 @@ export class CommitPipeline {
       }
     }
     if (accepted.length === 0) return;
-    const draft = this.#history.next(base, state);
+    // Callers of `checkpoint()` waiting now are served by this group: it is written whole.
+    const waiters = this.#checkpointWaiters.splice(0);
+    const draft = this.#history.next(base, state, waiters.length > 0);
     let after: Head;
     try {
       after = await this.#store(draft);
     } catch (error) {
+      this.#checkpointWaiters.push(...waiters);
       if (accepted.length > 1 && hasReason(error, 'invalid-argument')) {
         // One transaction wrote something unstorable: commit the others without it.
         for (const pending of accepted) await this.#submit([pending]);
@@ -201,7 +211,7 @@ export class CommitPipeline {
       return;
     }
     this.#stats.barriers++;
-    const entry: InFlight = { after, done: Promise.resolve() };
+    const entry: InFlight = { after, waiters, done: Promise.resolve() };
     entry.done = this.#storage.compareAndSetRoot(base.pointer, after.pointer as AtomPointer).then(
       (swapped) => this.#settle(entry, accepted, swapped, undefined),
       (error: unknown) => this.#settle(entry, accepted, false, error),
@@ -251,6 +261,7 @@ export class CommitPipeline {
         timestamp: entry.after.timestamp,
       };
       for (const pending of accepted) pending.resolve(info);
+      for (const waiter of entry.waiters) waiter.resolve();
       return;
     }
     // Groups prepared on top of this one cannot commit either: fold them again once the
@@ -258,8 +269,10 @@ export class CommitPipeline {
     this.#resync = true;
     if (error !== undefined) {
       for (const pending of accepted) pending.reject(error);
+      for (const waiter of entry.waiters) waiter.reject(error);
       return;
     }
+    this.#checkpointWaiters.push(...entry.waiters);
     // Another writer moved the root (or an earlier group of ours failed): retry the group.
     for (const pending of accepted) {
       pending.attempts++;
