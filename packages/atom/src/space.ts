@@ -222,8 +222,9 @@ export class ObjectSpace {
   }
 
   /**
-   * Writes the newest commit whole (a checkpoint), once the commits queued before it are
-   * durable, so that opening the space replays no delta records. Checkpoints are written
+   * Writes a checkpoint, so that opening the space replays no delta records: the next group
+   * of commits is written whole (commits keep flowing), or, when none is queued, the newest
+   * commit once every barrier in flight settled. Checkpoints are written
    * automatically (see `ObjectSpaceOptions.checkpoint`) and by `close()`; call this before
    * copying the files of a space that stays open, or to bound the replay at the next open
    * yourself. Resolves without writing when the newest commit is a checkpoint already.
