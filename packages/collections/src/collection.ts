@@ -20,9 +20,12 @@ import {
   sameAtom,
   valuesEqual,
 } from '@proto/atom/extension';
+import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
+import { applyDelta, deltaLimit, diffTrees, isKeyedDelta, type KeyedDelta } from './internal/keyed-delta.js';
+import type { KSlot } from './internal/keyed-node.js';
 import { ABSENT } from './internal/keyed-tree.js';
-import { copyStamp, resolveValue, settleSlot } from './internal/slots.js';
+import { badPayload, copyStamp, resolveValue, settleSlot } from './internal/slots.js';
 import {
   ChildScope,
   type CollectionClass,
@@ -104,6 +107,24 @@ export abstract class TrackedCollection extends Atom implements TrackedValue {
     if (root === undefined || root instanceof AtomRef) return root;
     this._root = settleSlot(root);
     return root;
+  }
+
+  /**
+   * @internal The keyed-tree delta from `older`'s tree to this one's: what `deltaSince` stores
+   * for the collections on keyed trees (`undefined` when more than half the entries changed).
+   */
+  _treeDelta(older: TrackedCollection, keyOnly: boolean): KeyedDelta | undefined {
+    const limit = deltaLimit(this._size);
+    return diffTrees(older._slot() as KSlot | undefined, this._slot() as KSlot | undefined, keyOnly, limit);
+  }
+
+  /**
+   * @internal This collection's tree with a stored keyed delta applied (for `withDelta`);
+   * throws `corrupt`, naming `what`, for a delta of another shape.
+   */
+  _treeWithDelta(delta: unknown, keyOnly: boolean, what: string): [KSlot | undefined, KeyedDelta] {
+    if (!isKeyedDelta(delta, keyOnly)) return badPayload(`${what} delta`);
+    return [applyDelta(this._slot() as KSlot | undefined, delta, keyOnly, nodeCapacity()), delta];
   }
 
   /** @internal The same contents in a new unbound object. */

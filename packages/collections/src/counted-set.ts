@@ -5,7 +5,6 @@ import { type Atom, type AtomRef, registerAtomType } from '@proto/atom';
 import { type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
-import { applyDelta, deltaLimit, diffTrees, isKeyedDelta } from './internal/keyed-delta.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { type KRange, KScan } from './internal/keyed-scan.js';
 import { ABSENT, insert, lookup, remove, treeSize } from './internal/keyed-tree.js';
@@ -126,33 +125,25 @@ export class CountedSet<T extends Key = Key> extends TrackedCollection {
 
   /** The counts changed since `older` (a delta commit, see `Atom.deltaSince`). */
   override deltaSince(older: Atom): unknown {
-    if (!(older instanceof CountedSet)) return undefined;
-    return diffTrees(
-      older._slot() as KSlot | undefined,
-      this._slot() as KSlot | undefined,
-      false,
-      deltaLimit(this._size),
-    );
+    return older instanceof CountedSet ? this._treeDelta(older, false) : undefined;
   }
 
   /** This multiset with a delta from `deltaSince` applied (see `Atom.withDelta`). */
   override withDelta(delta: unknown): CountedSet<T> {
-    if (!isKeyedDelta(delta, false)) return badPayload('counted set delta');
-    const root = this._slot() as KSlot | undefined;
-    let total = this._total;
-    const [keys, counts, removed] = delta;
+    const before = this._slot() as KSlot | undefined;
     const countOf = (key: unknown) => {
-      const raw = lookup(root, key);
+      const raw = lookup(before, key);
       return raw === ABSENT ? 0 : (raw as number);
     };
+    const [root, [keys, counts, removed]] = this._treeWithDelta(delta, false, 'counted set');
+    let total = this._total;
     for (const key of removed) total -= countOf(key);
     for (let i = 0; i < keys.length; i++) {
       const count = counts?.[i];
       if (typeof count !== 'number') return badPayload('counted set delta');
       total += count - countOf(keys[i]);
     }
-    const next = applyDelta(root, delta, false, nodeCapacity());
-    return new CountedSet<T>(next, treeSize(next), total);
+    return new CountedSet<T>(root, treeSize(root), total);
   }
 
   /** @internal */

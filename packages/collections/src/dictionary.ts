@@ -5,7 +5,6 @@ import { Atom, AtomRef, registerAtomType } from '@proto/atom';
 import { detach, incrementedValue, type KeyedMapOp, type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
-import { applyDelta, deltaLimit, diffTrees, isKeyedDelta } from './internal/keyed-delta.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import {
@@ -217,15 +216,12 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
    * entries changed (the commit then stores the whole dictionary).
    */
   override deltaSince(older: Atom): unknown {
-    if (!(older instanceof Dictionary)) return undefined;
-    const limit = deltaLimit(this._size);
-    return diffTrees(older._slot() as KSlot | undefined, this._slot() as KSlot | undefined, false, limit);
+    return older instanceof Dictionary ? this._treeDelta(older, false) : undefined;
   }
 
   /** This dictionary with a delta from `deltaSince` applied (see `Atom.withDelta`). */
   override withDelta(delta: unknown): Dictionary<K, V> {
-    if (!isKeyedDelta(delta, false)) return badPayload('dictionary delta');
-    const root = applyDelta(this._slot() as KSlot | undefined, delta, false, nodeCapacity());
+    const [root] = this._treeWithDelta(delta, false, 'dictionary');
     return new Dictionary<K, V>(root, treeSize(root));
   }
 

@@ -8,7 +8,6 @@ import { detach, incrementedValue, type KeyedMapOp, type RawScan, TrackedCollect
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import { hashValue } from './internal/hash.js';
-import { applyDelta, deltaLimit, diffTrees, isKeyedDelta } from './internal/keyed-delta.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { FULL_RANGE, KScan } from './internal/keyed-scan.js';
 import { ABSENT, insert, lookup, remove } from './internal/keyed-tree.js';
@@ -135,34 +134,26 @@ export class HashDictionary<K = unknown, V = unknown> extends TrackedCollection 
 
   /** The hash buckets changed since `older` (a delta commit, see `Atom.deltaSince`). */
   override deltaSince(older: Atom): unknown {
-    if (!(older instanceof HashDictionary)) return undefined;
-    return diffTrees(
-      older._slot() as KSlot | undefined,
-      this._slot() as KSlot | undefined,
-      false,
-      deltaLimit(this._size),
-    );
+    return older instanceof HashDictionary ? this._treeDelta(older, false) : undefined;
   }
 
   /** This dictionary with a delta from `deltaSince` applied (see `Atom.withDelta`). */
   override withDelta(delta: unknown): HashDictionary<K, V> {
-    if (!isKeyedDelta(delta, false)) return badPayload('hash dictionary delta');
-    const root = this._slot() as KSlot | undefined;
-    let size = this._size;
-    const [hashes, buckets, removed] = delta;
+    const before = this._slot() as KSlot | undefined;
     const pairsIn = (bucket: unknown) => {
       const b = bucket instanceof LazyValue ? bucket.get() : bucket;
       if (!Array.isArray(b) || b.length % 2 !== 0) return badPayload('hash dictionary delta');
       return b.length / 2;
     };
     const pairsAt = (hash: unknown) => {
-      const raw = lookup(root, hash);
+      const raw = lookup(before, hash);
       return raw === ABSENT ? 0 : pairsIn(raw);
     };
+    const [root, [hashes, buckets, removed]] = this._treeWithDelta(delta, false, 'hash dictionary');
+    let size = this._size;
     for (const hash of removed) size -= pairsAt(hash);
     for (let i = 0; i < hashes.length; i++) size += pairsIn(buckets?.[i]) - pairsAt(hashes[i]);
-    const next = applyDelta(root, delta, false, nodeCapacity());
-    return new HashDictionary<K, V>(next, size);
+    return new HashDictionary<K, V>(root, size);
   }
 
   /** @internal */

@@ -6,7 +6,6 @@ import { type Atom, type AtomRef, registerAtomType } from '@proto/atom';
 import { type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
-import { applyDelta, deltaLimit, diffTrees, isKeyedDelta } from './internal/keyed-delta.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import { ABSENT, build, entryAt, insert, lookup, remove, treeSize } from './internal/keyed-tree.js';
@@ -118,19 +117,12 @@ export class OrderedSet<T extends Key = Key> extends TrackedCollection {
 
   /** The elements added and removed since `older` (a delta commit, see `Atom.deltaSince`). */
   override deltaSince(older: Atom): unknown {
-    if (!(older instanceof OrderedSet)) return undefined;
-    return diffTrees(
-      older._slot() as KSlot | undefined,
-      this._slot() as KSlot | undefined,
-      true,
-      deltaLimit(this._size),
-    );
+    return older instanceof OrderedSet ? this._treeDelta(older, true) : undefined;
   }
 
   /** This set with a delta from `deltaSince` applied (see `Atom.withDelta`). */
   override withDelta(delta: unknown): OrderedSet<T> {
-    if (!isKeyedDelta(delta, true)) return badPayload('set delta');
-    const root = applyDelta(this._slot() as KSlot | undefined, delta, true, nodeCapacity());
+    const [root] = this._treeWithDelta(delta, true, 'set');
     return new OrderedSet<T>(root, treeSize(root));
   }
 

@@ -7,7 +7,6 @@ import { type Atom, type AtomRef, registerAtomType } from '@proto/atom';
 import { type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
-import { applyDelta, deltaLimit, diffTrees, isKeyedDelta } from './internal/keyed-delta.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import { ABSENT, insert, lookup, remove, treeSize } from './internal/keyed-tree.js';
@@ -148,19 +147,12 @@ export class RepeatedKeysDictionary<K extends Key = Key, V extends Key = Key> ex
 
   /** The pairs added and removed since `older` (a delta commit, see `Atom.deltaSince`). */
   override deltaSince(older: Atom): unknown {
-    if (!(older instanceof RepeatedKeysDictionary)) return undefined;
-    return diffTrees(
-      older._slot() as KSlot | undefined,
-      this._slot() as KSlot | undefined,
-      true,
-      deltaLimit(this._size),
-    );
+    return older instanceof RepeatedKeysDictionary ? this._treeDelta(older, true) : undefined;
   }
 
   /** This multimap with a delta from `deltaSince` applied (see `Atom.withDelta`). */
   override withDelta(delta: unknown): RepeatedKeysDictionary<K, V> {
-    if (!isKeyedDelta(delta, true)) return badPayload('multimap delta');
-    const root = applyDelta(this._slot() as KSlot | undefined, delta, true, nodeCapacity());
+    const [root] = this._treeWithDelta(delta, true, 'multimap');
     return new RepeatedKeysDictionary<K, V>(root, treeSize(root));
   }
 
