@@ -26,6 +26,8 @@ const update: fc.Arbitrary<Update> = fc.oneof(
       // Some values are large enough to be stored out of line once written.
       value: fc.oneof(
         fc.integer({ min: 0, max: 9 }),
+        // Values equal under === but stored apart (0 and -0), and NaN.
+        fc.constantFrom(0, -0, Number.NaN),
         fc.integer({ min: 0, max: 9 }).map((n) => `${n}`.padEnd(1100, 'v')),
       ),
     }),
@@ -78,7 +80,7 @@ describe('collections: dictionary deltas', () => {
         const before = new Map(older.entries());
         const after = new Map(newer.entries());
         const changed = new Set<number>();
-        for (const [k, v] of after) if (before.get(k) !== v) changed.add(k);
+        for (const [k, v] of after) if (!before.has(k) || !Object.is(before.get(k), v)) changed.add(k);
         const removed = [...before.keys()].filter((k) => !after.has(k));
         if (delta === undefined) {
           // Only when more than half the entries (and more than 64) changed.
@@ -131,6 +133,9 @@ describe('collections: dictionary deltas', () => {
     expect(d.deltaSince(d)).toEqual([[], [], []]);
     expect(d.set(5, 5).deltaSince(d)).toEqual([[], [], []]);
     expect(d.set(5, 6).deltaSince(d)).toEqual([[5], [6], []]);
+    // Stored apart, so told apart: 0 and -0.
+    const zero = d.set(5, 0);
+    expect(zero.set(5, -0).deltaSince(zero)).toEqual([[5], [-0], []]);
   });
 
   it('keeps every committed version through delta commits, checkpoints, evictions and reopens', async () => {

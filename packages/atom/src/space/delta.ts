@@ -26,7 +26,8 @@ export function changesBetween(base: SpaceState, next: SpaceState): DatabaseChan
       if (oldSlot !== undefined && sameAtom(oldSlot, cellSlot)) continue;
       const cell = resolveSlot(cellSlot);
       const oldCell = oldSlot === undefined ? undefined : resolveSlot(oldSlot);
-      if (oldCell !== undefined && oldCell.stored === cell.stored) continue;
+      // The same value (`Object.is`: 0 and -0 are stored apart) needs no change.
+      if (oldCell !== undefined && Object.is(oldCell.stored, cell.stored)) continue;
       roots.push(rootChange(root, oldCell?.value, cell));
     }
     for (const root of older?.roots.keys() ?? []) {

@@ -79,8 +79,9 @@ function open(front: Item[], keyOnly: boolean): void {
   }
 }
 
+/** True when two raw values are the same: `Object.is` (so 0 and -0 differ, as they do when stored), or the same atom. */
 function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
+  if (Object.is(a, b)) return true;
   const atomish = (v: unknown) => v instanceof Atom || v instanceof AtomRef;
   return atomish(a) && atomish(b) && sameAtom(a as Atom, b as Atom);
 }
