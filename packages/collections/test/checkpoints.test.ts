@@ -101,6 +101,33 @@ describe('collections: delta commits and checkpoints', () => {
     expect(total).toBe(done);
   });
 
+  it('stores one entry for a one-key change even when the cache dropped the leaf in between', async () => {
+    const space = await track(ObjectSpace.open(await openMemoryBackend()));
+    const db = space.database('app');
+    type Records = Dictionary<string, { n: number; text: string }>;
+    await db.transact((tx) =>
+      tx.set(
+        'records',
+        Dictionary.from(
+          Array.from({ length: 5000 }, (_, i) => [`r${i}`, { n: i, text: 'x'.repeat(40) }] as const),
+        ),
+      ),
+    );
+    await space.checkpoint();
+    const tx = db.begin();
+    const records = tx.get<Records>('records') as Records;
+    tx.set('records', records.set('r77', { n: -1, text: 'changed' }));
+    // The leaf the transaction copied is decoded again for the commit's diff.
+    space.evictCaches();
+    const before = space.stats().bytesWritten;
+    await tx.commit();
+    expect(space.stats().bytesWritten - before).toBeLessThan(300);
+    expect(db.begin({ readOnly: true }).get<Records>('records')?.get('r78')).toEqual({
+      n: 78,
+      text: 'x'.repeat(40),
+    });
+  });
+
   it('rejects a checkpoint policy that is not a non-negative integer', async () => {
     for (const checkpoint of [{ commits: -1 }, { bytes: 1.5 }, { commits: Number.NaN }]) {
       const error = await ObjectSpace.open(await openMemoryBackend(), { checkpoint }).catch(

@@ -90,6 +90,23 @@ export class LazyValue {
     return this.bytes === undefined ? undefined : this.end - this.start;
   }
 
+  /**
+   * True when `other` is this value or both are stored segments of the same bytes: the same
+   * value, whichever frame (or decoding of a frame) holds it. Never decodes; `false` when
+   * either is not stored (compare the values themselves then).
+   */
+  sameStored(other: LazyValue): boolean {
+    if (other === this) return true;
+    const a = this.bytes;
+    const b = other.bytes;
+    if (a === undefined || b === undefined) return false;
+    const n = this.end - this.start;
+    if (n !== other.end - other.start) return false;
+    if (a === b && this.start === other.start) return true;
+    for (let i = 0; i < n; i++) if (a[this.start + i] !== b[other.start + i]) return false;
+    return true;
+  }
+
   /** @internal True when the stored bytes may be copied into a frame of `origin`. */
   storedIn(origin: unknown): boolean {
     return this.bytes !== undefined && origin !== undefined && origin === this.origin;

@@ -9,7 +9,7 @@
  * two entries are merged by key. A change of k entries in a tree of height h visits about
  * k · h · fan-out items, whatever the tree's size.
  */
-import { Atom, AtomRef, sameAtom } from '@proto/atom/extension';
+import { Atom, AtomRef, LazyValue, sameAtom } from '@proto/atom/extension';
 import { compareKeys } from '../order.js';
 import { BlobValue } from './blobs.js';
 import { KBranch, type KLeaf, type KSlot } from './keyed-node.js';
@@ -82,6 +82,10 @@ function open(front: Item[], keyOnly: boolean): void {
 /** True when two raw values are the same: `Object.is` (so 0 and -0 differ, as they do when stored), or the same atom. */
 function sameValue(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
+  // Two decodings of one stored leaf (one evicted and loaded again) hold equal segments and
+  // blobs that are different objects: compare what they store, not their identity.
+  if (a instanceof LazyValue && b instanceof LazyValue) return a.sameStored(b);
+  if (a instanceof BlobValue && b instanceof BlobValue) return sameAtom(a.slot, b.slot);
   const atomish = (v: unknown) => v instanceof Atom || v instanceof AtomRef;
   return atomish(a) && atomish(b) && sameAtom(a as Atom, b as Atom);
 }
