@@ -4,7 +4,7 @@
  * cut off the torn tail after it.
  */
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isProtoError, StorageError } from '@proto/atom/storage';
 import { corruptError, errorCode, invalidArgument, ioError, LAYER } from './errors.js';
 import { parseSegmentFileName, SEGMENT_DATA_START } from './format.js';
@@ -64,7 +64,7 @@ export async function openStore(
   const mustExist = readOnly || internal.mustExist === true;
   if (!mustExist) {
     try {
-      files.mkdir(dir, DIRECTORY_MODE);
+      await createDirectory(files, dir);
     } catch (error) {
       throw ioError('creating directory', dir, error);
     }
@@ -192,6 +192,32 @@ function validate(options: WalOptions): { segmentBytes: number; maxAtomBytes: nu
     throw invalidArgument(`maxAtomBytes must be an integer between 1 and ${MAX_ATOM_BYTES_LIMIT}`);
   }
   return { segmentBytes, maxAtomBytes };
+}
+
+/**
+ * Creates `dir` and its missing parents, then syncs the parent of each directory it created: a
+ * new directory's name is durable only once its parent is synced, and until then a power loss
+ * can take the whole database with it, acknowledged commits included.
+ */
+async function createDirectory(files: WalFileSystem, dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = dir; !directoryExists(files, at); at = dirname(at)) {
+    missing.push(at);
+    if (dirname(at) === at) break;
+  }
+  if (missing.length === 0) return;
+  files.mkdir(dir, DIRECTORY_MODE);
+  for (const created of missing.reverse()) await files.syncDir(dirname(created));
+}
+
+function directoryExists(files: WalFileSystem, path: string): boolean {
+  try {
+    files.readdir(path);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 function listDirectory(files: WalFileSystem, dir: string): string[] {
