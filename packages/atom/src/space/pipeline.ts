@@ -115,10 +115,10 @@ export class CommitPipeline {
 
   /**
    * Writes a checkpoint: the next group is written whole, or, when no commit is queued, the
-   * head once every barrier in flight settled (nothing when it is a checkpoint already). Resolves when it is durable, or when another writer moved the root first
-   * (that writer's chain is then the one to checkpoint). Rejects with the write error when
-   * the checkpoint could not be written; nothing is lost then, the delta records stay the
-   * durable state.
+   * head once every barrier in flight settled (nothing when it is a checkpoint already).
+   * Resolves when it is durable, or when another writer moved the root first (that writer's
+   * chain is then the one to checkpoint). Rejects with the write error when the checkpoint
+   * could not be written; nothing is lost then, the delta records stay the durable state.
    */
   checkpoint(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
