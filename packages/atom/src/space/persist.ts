@@ -20,9 +20,9 @@ export interface AtomSink {
 
 /**
  * Writes every atom reachable from `root` that is not stored in `sink` yet, children first,
- * and resolves with the root's pointer and the encoded bytes written. An atom or reference of another space rejects with
- * `invalid-argument`, as does a value the codec cannot store; atoms of a level already
- * written stay written (they are unreachable until a root points at them).
+ * and resolves with the root's pointer and the encoded bytes written. An atom or reference of
+ * another space rejects with `invalid-argument`, as does a value the codec cannot store; atoms
+ * of a level already written stay written (they are unreachable until a root points at them).
  */
 export async function persist(root: Atom, sink: AtomSink): Promise<{ pointer: AtomPointer; bytes: number }> {
   let bytes = 0;

@@ -79,7 +79,10 @@ function open(front: Item[], keyOnly: boolean): void {
   }
 }
 
-/** True when two raw values are the same: `Object.is` (so 0 and -0 differ, as they do when stored), or the same atom. */
+/**
+ * True when two raw values are the same: `Object.is` (0 and -0 differ, as they do when
+ * stored), the same stored bytes, or the same atom.
+ */
 function sameValue(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
   // Two decodings of one stored leaf (one evicted and loaded again) hold equal segments and
