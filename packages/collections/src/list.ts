@@ -6,6 +6,7 @@ import { type ChildOp, detach, type RawScan, TrackedCollection } from './collect
 import { nodeCapacity } from './config.js';
 import { collectionError, invalidArgument } from './errors.js';
 import { ABSENT } from './internal/keyed-tree.js';
+import { applyListDelta, diffLists, isListDelta } from './internal/list-delta.js';
 import type { LSlot } from './internal/list-node.js';
 import {
   insertItem,
@@ -201,6 +202,24 @@ export class List<T = unknown> extends TrackedCollection {
   private _range(options: ListRangeOptions | undefined): ListRange {
     const start = Math.max(0, options?.start ?? 0);
     return { start, end: options?.end ?? Number.POSITIVE_INFINITY, reverse: options?.reverse === true };
+  }
+
+  /**
+   * The one splice that turns `older` (an earlier version of this list) into this one: what a
+   * delta commit stores (see `Atom.deltaSince`); `undefined` when it would hold more than half
+   * the items (the commit then stores the whole list).
+   */
+  override deltaSince(older: Atom): unknown {
+    return older instanceof List
+      ? diffLists(older._slot() as LSlot | undefined, this._slot() as LSlot | undefined)
+      : undefined;
+  }
+
+  /** This list with a delta from `deltaSince` applied (see `Atom.withDelta`). */
+  override withDelta(delta: unknown): List<T> {
+    if (!isListDelta(delta, this._size)) return badPayload('list delta');
+    const root = applyListDelta(this._slot() as LSlot | undefined, delta, nodeCapacity());
+    return new List<T>(root, this._size - delta[1] + delta[2].length);
   }
 
   /** @internal */
