@@ -12,7 +12,9 @@
  * `io` and the backend keeps working. A failed sync (or an undo that fails) puts the backend in
  * a failed state: acknowledged commits are on disk, but the page cache can no longer be
  * trusted, so every later write rejects with `io` until the database is closed and reopened
- * (recovery then checks the tail). Reads keep working.
+ * (recovery then checks the tail). A failed commit sync also truncates the tail back to the
+ * last acknowledged commit, since the lost writes would otherwise still be read from the page
+ * cache after a reopen. Reads keep working.
  */
 import { crc32 } from 'node:zlib';
 import type { AtomPointer, StorageBackend, StorageCapabilities } from '@proto/atom/storage';
@@ -290,6 +292,7 @@ export class WalStore implements StorageBackend {
     }
     const segment = this.segments.tail();
     const position = segment.size;
+    const unacknowledgedStart = this.rangeStart;
     const record = encodeCommit(
       {
         segmentId: segment.id,
@@ -319,7 +322,7 @@ export class WalStore implements StorageBackend {
           'syncing',
           segment.file,
           error,
-          'the commit is not acknowledged; close and reopen the database',
+          `the commit is not acknowledged; close and reopen the database${this.cutUnacknowledged(segment, unacknowledgedStart)}`,
         ),
       );
       for (const pending of batch) pending.reject(failure);
@@ -331,6 +334,23 @@ export class WalStore implements StorageBackend {
     batch.forEach((pending, i) => {
       pending.resolve(results[i] === true);
     });
+  }
+
+  /**
+   * After a failed fdatasync, cuts the tail back to where the unacknowledged bytes start. Linux
+   * may have dropped those writes (the pages are marked clean after a writeback error) while
+   * reads still return them, so a reopen in the same boot would find the commit, build on it,
+   * and a later power loss would take it from under commits acknowledged since. Returns a note
+   * for the error message when the cut fails too.
+   */
+  private cutUnacknowledged(segment: Segment, start: number): string {
+    try {
+      this.files.truncate(this.segments.fdOf(segment), start);
+      segment.size = start;
+      return '';
+    } catch (error) {
+      return ` (cutting off the unacknowledged tail failed too: ${String(error)})`;
+    }
   }
 
   // -------------------------------------------------------------------------------------------
