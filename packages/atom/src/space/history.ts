@@ -80,6 +80,8 @@ export class History {
   readonly #limit: number;
   readonly #policy: CheckpointPolicy;
   #head: Head = EMPTY;
+  /** The snapshot of the head, made by the first `snapshot()` on it. */
+  #current: readonly [Head, Snapshot] | undefined = undefined;
 
   /** `limit`: earlier commits kept (a non-negative integer); both checked by the caller. */
   constructor(store: AtomStore, limit: number, policy: CheckpointPolicy) {
@@ -274,12 +276,17 @@ export class History {
   snapshot(asOf?: number): Snapshot {
     const head = this.#head;
     if (asOf === undefined || asOf === head.sequence) {
-      return {
+      // One snapshot object per head, shared by the transactions that begin on it.
+      const current = this.#current;
+      if (current !== undefined && current[0] === head) return current[1];
+      const snapshot: Snapshot = {
         sequence: head.sequence,
         timestamp: head.timestamp,
         state: head.state,
         anchor: head.state[ATOM_POINTER] ?? head.pointer ?? undefined,
       };
+      this.#current = [head, snapshot];
+      return snapshot;
     }
     const entry = head.kept.find((h) => h.sequence === asOf);
     if (entry === undefined) {
