@@ -15,12 +15,14 @@ import {
   enumerateCrashes,
   formatViolation,
   powerSeed,
+} from '../test/fixtures/power-loss-check.js';
+import {
   type RecordedRun,
   recordCompaction,
   recordRecovery,
   recordWorkload,
   WORKLOADS,
-} from '../test/fixtures/power-loss-check.js';
+} from '../test/fixtures/power-loss-workloads.js';
 
 const { values } = parseArgs({
   options: {

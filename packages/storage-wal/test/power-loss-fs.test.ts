@@ -3,14 +3,8 @@
  * torn at sector boundaries or reordered, and names need a directory sync.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  type DiskImage,
-  DiskModel,
-  emptyImage,
-  PowerLossFs,
-  Random,
-  SECTOR_BYTES,
-} from './fixtures/power-loss-fs.js';
+import { type DiskImage, emptyImage, PowerLossFs, SECTOR_BYTES } from './fixtures/power-loss-fs.js';
+import { DiskModel, Random } from './fixtures/power-loss-model.js';
 
 const bytes = (length: number, fill: number) => new Uint8Array(length).fill(fill);
 

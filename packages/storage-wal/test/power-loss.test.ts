@@ -10,19 +10,21 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  BROKEN_VARIANTS,
   type EnumerationOptions,
   type EnumerationReport,
   enumerateCrashes,
   formatViolation,
   powerSeed,
+} from './fixtures/power-loss-check.js';
+import { BROKEN_VARIANTS } from './fixtures/power-loss-variants.js';
+import {
   type RecordedRun,
   recordCompaction,
   recordRecovery,
   recordWorkload,
   WORKLOADS,
   type Workload,
-} from './fixtures/power-loss-check.js';
+} from './fixtures/power-loss-workloads.js';
 
 const seed = powerSeed();
 
