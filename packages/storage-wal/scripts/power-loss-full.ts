@@ -45,6 +45,10 @@ const runs: (() => Promise<RecordedRun>)[] = [
   ...WORKLOADS.map((workload) => () => recordWorkload(workload)),
   ...WORKLOADS.map((workload) => () => recordWorkload(workload, { scale: 4 })),
   ...WORKLOADS.map((workload) => async () => recordRecovery(await recordWorkload(workload), seed)),
+  async () =>
+    recordRecovery(await recordWorkload(WORKLOADS[2] as (typeof WORKLOADS)[number]), seed, {
+      failRepairSync: true,
+    }),
   () => recordCompaction({ versions: 6, segmentBytes: 1024 }),
   () => recordCompaction({ name: 'compaction of 20 versions', versions: 20, segmentBytes: 2048 }),
 ];

@@ -69,6 +69,13 @@ describe('storage-wal: power loss (crash-state enumeration)', () => {
     }
   });
 
+  it('survives a power loss after the fdatasync of a recovery repair failed and the open was retried', async () => {
+    const source = await recordWorkload(workload('segment rollover'));
+    const run = await recordRecovery(source, seed, { failRepairSync: true });
+    expect(run.fs.events.some((event) => event.kind === 'sync-failed')).toBe(true);
+    await expectNoViolation(run, { imagesPerPoint: 3, exhaustiveNames: 3 });
+  });
+
   it('opens with the same root and contents at every crash point of compactWal, touching nothing outside', async () => {
     const run = await recordCompaction({ versions: 6, segmentBytes: 1024 });
     const report = await expectNoViolation(run, { imagesPerPoint: 4, exhaustiveNames: 6 });
