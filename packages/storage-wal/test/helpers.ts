@@ -9,6 +9,9 @@ import { decodeAtom, encodeAtom } from '@proto/atom/codec';
 import type { AtomPointer, StorageBackend } from '@proto/atom/storage';
 import { nodeFileSystem, type WalFileSystem } from '@proto/storage-wal';
 import { onTestFinished } from 'vitest';
+import { patternBytes } from './fixtures/pattern.js';
+
+export { patternBytes };
 
 /** A fresh directory, removed when the current test finishes. */
 export function tempDir(): string {
@@ -168,19 +171,6 @@ export function segmentFiles(dir: string): string[] {
 
 export const bytesOf = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const textOf = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
-
-/** Deterministic pseudo-random bytes. */
-export function patternBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = (seed * 2654435761 + 7) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** Commits `bytes` as the new root on top of the current one; fails unless it wins. */
 export async function commitAtom(backend: StorageBackend, bytes: Uint8Array): Promise<AtomPointer> {
