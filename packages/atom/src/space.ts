@@ -245,12 +245,11 @@ export class ObjectSpace {
       this.#store.close();
       this.#closing = (async () => {
         while (this.#pipeline.flushing !== undefined) await this.#pipeline.flushing;
+        // Writes nothing when the newest commit is a checkpoint already.
         let failure: unknown;
-        if (this.#history.head.deltas > 0) {
-          await this.#pipeline.checkpoint().catch((error: unknown) => {
-            failure = error;
-          });
-        }
+        await this.#pipeline.checkpoint().catch((error: unknown) => {
+          failure = error;
+        });
         this.evictCaches();
         await this.#store.backend.close();
         if (failure !== undefined) throw failure;

@@ -1,6 +1,6 @@
 /**
- * The head of an object space and its history: the newest durable commit (its record, the
- * pointer the backend's root holds for it, and its state in memory), the records a group
+ * The head of an object space and its history: the newest durable commit (the pointer the
+ * backend's root holds for its record, and its state in memory), the records a group
  * commit produces (a delta record, or a checkpoint when one is due), and the snapshots new
  * transactions read, now or `asOf` a kept earlier commit.
  *
@@ -32,11 +32,10 @@ export interface KeptCommit {
   readonly state: SpaceState | undefined;
 }
 
-/** A commit as the space knows it: its record, the root pointer that names it, its state. */
+/** A commit as the space knows it: the root pointer that names its record, and its state. */
 export interface Head {
   /** Null before the first commit. */
   readonly pointer: AtomPointer | null;
-  readonly record: CommitRecord | DeltaRecord;
   readonly sequence: number;
   readonly timestamp: number;
   readonly state: SpaceState;
@@ -65,7 +64,6 @@ export interface Draft {
 
 const EMPTY: Head = {
   pointer: null,
-  record: new CommitRecord(0, 0, SpaceState.empty, []),
   sequence: 0,
   timestamp: 0,
   state: SpaceState.empty,
@@ -133,7 +131,6 @@ export class History {
       const [p, delta] = chain[i] as [AtomPointer, DeltaRecord];
       head = {
         pointer: p,
-        record: delta,
         sequence: delta.sequence,
         timestamp: delta.timestamp,
         state: applyChanges(head.state, delta.changes),
@@ -150,7 +147,6 @@ export class History {
     const state = checkpoint.state instanceof AtomRef ? await checkpoint.state.load() : checkpoint.state;
     return {
       pointer,
-      record: checkpoint,
       sequence: checkpoint.sequence,
       timestamp: checkpoint.timestamp,
       state,
@@ -181,19 +177,14 @@ export class History {
     const timestamp = Math.max(Date.now(), base.timestamp);
     const kept = this.#keep(base);
     const policy = this.#policy;
-    const due =
-      checkpoint ||
-      base.pointer === null ||
-      base.deltas + 1 > policy.commits ||
-      base.deltaBytes >= policy.bytes;
+    const due = checkpoint || base.deltas + 1 > policy.commits || base.deltaBytes >= policy.bytes;
     if (due || base.pointer === null) return this.#checkpoint(sequence, timestamp, state, kept);
-    const baseRef = new AtomRef<CommitRecord | DeltaRecord>(base.pointer as AtomPointer, this.#store.loader);
+    const baseRef = new AtomRef<CommitRecord | DeltaRecord>(base.pointer, this.#store.loader);
     const record = new DeltaRecord(sequence, timestamp, baseRef, changesBetween(base.state, state));
     return {
       record,
       stored: (pointer, bytes) => ({
         pointer,
-        record,
         sequence,
         timestamp,
         state,
@@ -233,7 +224,6 @@ export class History {
       record,
       stored: (pointer) => ({
         pointer,
-        record,
         sequence,
         timestamp,
         state,
