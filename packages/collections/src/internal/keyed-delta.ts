@@ -80,10 +80,10 @@ function open(front: Item[], keyOnly: boolean): void {
 }
 
 /**
- * True when two raw values are the same: `Object.is` (0 and -0 differ, as they do when
- * stored), the same stored bytes, or the same atom.
+ * True when two raw values (of a leaf's values or a list's items) are the same: `Object.is`
+ * (0 and -0 differ, as they do when stored), the same stored bytes, or the same atom.
  */
-function sameValue(a: unknown, b: unknown): boolean {
+export function sameValue(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
   // Two decodings of one stored leaf (one evicted and loaded again) hold equal segments and
   // blobs that are different objects: compare what they store, not their identity.

@@ -5,8 +5,8 @@
  * prepends, sets, inserts and removes in one region of a list (what a transaction usually does)
  * give a delta of the items changed, whatever the list's length.
  */
-import { Atom, AtomRef, LazyValue, sameAtom } from '@proto/atom/extension';
-import { deltaLimit } from './keyed-delta.js';
+import { sameAtom } from '@proto/atom/extension';
+import { deltaLimit, sameValue } from './keyed-delta.js';
 import { LBranch, type LLeaf, type LNode, type LSlot } from './list-node.js';
 import { itemAt, join, lbuild, lcount, lheight, lload, split } from './list-tree.js';
 
@@ -22,8 +22,8 @@ interface Item {
   readonly index: number;
 }
 
-function subtree(slot: LSlot, height: number): Item {
-  return { height, slot, count: lcount(lload(slot)), leaf: undefined, index: -1 };
+function subtree(slot: LSlot, height: number, count: number): Item {
+  return { height, slot, count, leaf: undefined, index: -1 };
 }
 
 /** Opens the subtree on top of `front` into its children (or items), the next one on top. */
@@ -33,23 +33,18 @@ function open(front: Item[], fromRight: boolean): void {
   const n = node instanceof LBranch ? node.kids.length : node.items.length;
   for (let j = 0; j < n; j++) {
     const i = fromRight ? j : n - 1 - j;
-    if (node instanceof LBranch) front.push(subtree(node.kids[i] as LSlot, item.height - 1));
+    // A child's count is its parent's size entry: pushing it loads nothing.
+    if (node instanceof LBranch)
+      front.push(subtree(node.kids[i] as LSlot, item.height - 1, node.sizes[i] as number));
     else front.push({ height: 0, slot: undefined, count: 1, leaf: node, index: i });
   }
-}
-
-function sameItem(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (a instanceof LazyValue && b instanceof LazyValue) return a.sameStored(b);
-  const atomish = (v: unknown) => v instanceof Atom || v instanceof AtomRef;
-  return atomish(a) && atomish(b) && sameAtom(a as Atom, b as Atom);
 }
 
 /** How many items the two trees share at their start (or end), at most `max`. */
 function common(older: LNode | undefined, newer: LNode | undefined, max: number, fromRight: boolean): number {
   if (older === undefined || newer === undefined) return 0;
-  const a: Item[] = [subtree(older, lheight(older))];
-  const b: Item[] = [subtree(newer, lheight(newer))];
+  const a: Item[] = [subtree(older, lheight(older), lcount(older))];
+  const b: Item[] = [subtree(newer, lheight(newer), lcount(newer))];
   let shared = 0;
   while (shared < max && a.length > 0 && b.length > 0) {
     const x = a.at(-1) as Item;
@@ -59,7 +54,7 @@ function common(older: LNode | undefined, newer: LNode | undefined, max: number,
       b.pop();
       shared += x.count;
     } else if (x.height === 0 && y.height === 0) {
-      if (!sameItem(x.leaf?.items[x.index], y.leaf?.items[y.index])) break;
+      if (!sameValue(x.leaf?.items[x.index], y.leaf?.items[y.index])) break;
       a.pop();
       b.pop();
       shared++;
