@@ -3,6 +3,7 @@
  * codec value that may refer to other atoms; collections are trees of atoms. Atom classes are
  * registered by name, and decoding instantiates only registered classes.
  */
+import type { EntryChange } from './diff.js';
 import { CodecError, TransactionError } from './errors.js';
 import type { AtomPointer } from './storage/backend.js';
 
@@ -83,6 +84,15 @@ export abstract class Atom {
    * apply. Runs when a space opens or picks up another process's commits.
    */
   withDelta?(delta: unknown): Atom;
+
+  /**
+   * Optional: the entries that differ from `older` (an earlier version of this value, of the
+   * same atom type; `undefined` for an empty one, so that every entry is `added`) to this one,
+   * lazily, in the collection's order, visiting only the subtrees the two versions do not share.
+   * `undefined` when the two cannot be compared entry by entry (the diff is then the whole
+   * value). It must not change either atom. See `diff` (`diff.ts`).
+   */
+  diffEntries?(older: Atom | undefined): Iterable<EntryChange> | undefined;
 }
 
 /** A reference to a stored atom that is loaded on demand. Cheap to hold; never pins memory. */

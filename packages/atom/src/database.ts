@@ -2,6 +2,8 @@
  * A database: a named set of roots inside an object space, and the entry point for
  * transactions on them.
  */
+import type { Change, ChangeStream, ChangesOptions, SubscribeOptions, Subscription } from './changes.js';
+import { diffDatabases, type RootDiff } from './diff.js';
 import { isConflict, TransactionError } from './errors.js';
 import { type CommitHost, type Snapshot, Transaction } from './transaction.js';
 
@@ -19,6 +21,20 @@ export interface DatabaseHost extends CommitHost {
   snapshot(asOf?: number): Snapshot;
   /** Registers a transaction just begun; `reclaim` keeps its snapshot while it is active. Holds it weakly. */
   track(tx: Transaction): void;
+  /** A subscription to database `database`'s commits (see `changes.ts`). */
+  subscribe(
+    database: string,
+    listener: (change: Change) => void | Promise<void>,
+    options: SubscribeOptions,
+  ): Subscription;
+  /** Database `database`'s commits as an async iterator. */
+  changes(database: string, options: ChangesOptions): ChangeStream;
+}
+
+/** Options of `db.diff`. */
+export interface DiffOptions {
+  /** Only these roots. */
+  readonly roots?: readonly string[];
 }
 
 export interface BeginOptions {
@@ -94,6 +110,64 @@ export class Database {
   get sequence(): number {
     return this.#host.sequence;
   }
+
+  /**
+   * What changed in this database from commit `from` to commit `to` (default: the newest),
+   * both still kept (`space.history()`): the roots added, removed and changed, sorted by name,
+   * each with its entries' diff (`RootDiff.entries()`, lazy, visiting only what changed).
+   * Throws `not-found` for a commit no longer kept.
+   * @example
+   * for (const root of db.diff(40, 90)) {
+   *   for (const e of root.entries()) console.log(root.root, e.kind, e.key, e.oldValue, e.newValue);
+   * }
+   */
+  diff(from: number, to?: number, options: DiffOptions = {}): RootDiff[] {
+    for (const [name, value] of [
+      ['from', from],
+      ['to', to],
+    ] as const) {
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 0))
+        throw invalidArgument(`diff(): ${name} must be a commit sequence number, got ${String(value)}`);
+    }
+    const roots = options.roots;
+    if (roots !== undefined && (!Array.isArray(roots) || roots.some((r) => typeof r !== 'string')))
+      throw invalidArgument('diff(): roots must be an array of root names');
+    const older = from === 0 ? undefined : this.#host.snapshot(from).state.database(this.name);
+    const newer = to === 0 ? undefined : this.#host.snapshot(to).state.database(this.name);
+    return diffDatabases(older, newer, roots === undefined ? undefined : new Set(roots));
+  }
+
+  /**
+   * Calls `listener` after each commit that changes this database (with `roots`, one of those
+   * roots), local or, on a multi-process backend, from another process: once per commit, in
+   * commit order, each call awaited before the next, with the commit's sequence and diff. See
+   * `changes.ts` for the guarantees; `close()` the subscription to stop.
+   * @example
+   * const sub = db.subscribe((change) => {
+   *   for (const root of change.roots) console.log(change.sequence, root.root, root.kind);
+   * }, { roots: ['cart'] });
+   */
+  subscribe(
+    listener: (change: Change) => void | Promise<void>,
+    options: SubscribeOptions = {},
+  ): Subscription {
+    return this.#host.subscribe(this.name, listener, options);
+  }
+
+  /**
+   * This database's commits as an async iterator, from the newest commit on, or after commit
+   * `since` (still kept). Changes wait in a bounded buffer until pulled; a consumer that falls
+   * further behind than the kept history gets a `ChangeFeedError`.
+   * @example
+   * for await (const change of db.changes({ roots: ['orders'] })) console.log(change.sequence);
+   */
+  changes(options: ChangesOptions = {}): ChangeStream {
+    return this.#host.changes(this.name, options);
+  }
+}
+
+function invalidArgument(message: string): TransactionError {
+  return new TransactionError({ layer: 'atom', reason: 'invalid-argument', message });
 }
 
 /** Randomized exponential back-off between conflict retries, capped at ~50 ms. */

@@ -17,8 +17,18 @@ export {
   resolveSlot,
   sameAtom,
 } from './atom.js';
+export {
+  type Change,
+  ChangeFeedError,
+  type ChangeStream,
+  type ChangesOptions,
+  type FeedOptions,
+  type SubscribeOptions,
+  type Subscription,
+} from './changes.js';
 export { LazyValue } from './codec/lazy.js';
-export { type BeginOptions, Database, type TransactOptions } from './database.js';
+export { type BeginOptions, Database, type DiffOptions, type TransactOptions } from './database.js';
+export { type ChangeKind, diff, type EntryChange, type RootDiff } from './diff.js';
 export {
   CodecError,
   hasReason,

@@ -12,12 +12,14 @@
  */
 
 import { Database, type DatabaseHost } from './database.js';
-import { StorageError, TransactionError } from './errors.js';
-import { History } from './space/history.js';
+import { hasReason, StorageError, TransactionError } from './errors.js';
+import { ChangeFeed } from './space/feed.js';
+import { History, type Step } from './space/history.js';
 import { persist } from './space/persist.js';
 import { CommitPipeline } from './space/pipeline.js';
 import { ActiveReaders } from './space/readers.js';
 import { AtomStore } from './space/store.js';
+import { SpaceState } from './state.js';
 import type {
   ReclaimOptions,
   ReclaimReport,
@@ -85,6 +87,10 @@ export class ObjectSpace {
   readonly #readers = new ActiveReaders();
   readonly #host: DatabaseHost;
   readonly #databases = new Map<string, Database>();
+  readonly #feed: ChangeFeed;
+  /** The refresh a notice from `watchRoot` started, and whether another notice came meanwhile. */
+  #noticing: Promise<void> | undefined;
+  #noticedAgain = false;
   #closing: Promise<void> | undefined;
 
   private constructor(backend: StorageBackend, options: ObjectSpaceOptions) {
@@ -105,6 +111,20 @@ export class ObjectSpace {
     );
     const readers = this.#readers;
     const pipeline = this.#pipeline;
+    const feed = new ChangeFeed({
+      head: () => history.head,
+      kept: (sequence) => keptStep(history, sequence),
+      oldest: () => history.list().at(-1)?.sequence ?? history.sequence,
+      watch: () => {
+        history.observer = (steps) => feed.publish(steps);
+        const unwatch = store.backend.watchRoot?.(() => this.#notice());
+        return () => {
+          history.observer = undefined;
+          unwatch?.();
+        };
+      },
+    });
+    this.#feed = feed;
     this.#host = {
       get sequence() {
         return history.sequence;
@@ -116,6 +136,14 @@ export class ObjectSpace {
       track: (tx) => readers.track(tx),
       commit: (tx) =>
         this.#closing !== undefined ? Promise.reject(closedWhileRunning(tx)) : pipeline.enqueue(tx),
+      subscribe: (database, listener, options) => {
+        store.checkOpen('subscribe');
+        return feed.subscribe(database, listener, options);
+      },
+      changes: (database, options) => {
+        store.checkOpen('changes');
+        return feed.changes(database, options);
+      },
     };
   }
 
@@ -195,6 +223,28 @@ export class ObjectSpace {
     await this.#history.refresh();
   }
 
+  /** Another process may have committed (the backend's `watchRoot`): pick it up, one refresh at a time. */
+  #notice(): void {
+    if (this.#noticing !== undefined) {
+      this.#noticedAgain = true;
+      return;
+    }
+    this.#noticing = (async () => {
+      do {
+        this.#noticedAgain = false;
+        if (this.#closing !== undefined) return;
+        try {
+          await this.#history.refresh();
+        } catch (error) {
+          if (this.#closing === undefined && !hasReason(error, 'closed')) this.#feed.fail(error);
+          return;
+        }
+      } while (this.#noticedAgain);
+    })().finally(() => {
+      this.#noticing = undefined;
+    });
+  }
+
   /**
    * Frees storage no longer reachable. The current state, the kept history and the snapshot of
    * every active transaction of this space stay (a read-only transaction is active until
@@ -245,6 +295,9 @@ export class ObjectSpace {
       this.#store.close();
       this.#closing = (async () => {
         while (this.#pipeline.flushing !== undefined) await this.#pipeline.flushing;
+        // Subscriptions deliver what they hold, then end.
+        this.#feed.close();
+        await this.#noticing;
         // Writes nothing when the newest commit is a checkpoint already.
         let failure: unknown;
         await this.#pipeline.checkpoint().catch((error: unknown) => {
@@ -256,6 +309,18 @@ export class ObjectSpace {
       })();
     }
     return this.#closing;
+  }
+}
+
+/** Commit `sequence` while it is kept (commit 0 is the empty space), else undefined. */
+function keptStep(history: History, sequence: number): Step | undefined {
+  if (sequence === 0) return { sequence: 0, timestamp: 0, state: SpaceState.empty };
+  try {
+    const snapshot = history.snapshot(sequence);
+    return { sequence, timestamp: snapshot.timestamp, state: snapshot.state };
+  } catch (error) {
+    if (hasReason(error, 'not-found')) return undefined;
+    throw error;
   }
 }
 

@@ -7,6 +7,7 @@
  * updates carries the chain of operations that produced it, which the kernel replays on a
  * newer version when another commit came first.
  */
+import type { EntryChange } from '@proto/atom';
 import {
   Atom,
   AtomRef,
@@ -22,7 +23,14 @@ import {
 } from '@proto/atom/extension';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
-import { applyDelta, deltaLimit, diffTrees, isKeyedDelta, type KeyedDelta } from './internal/keyed-delta.js';
+import {
+  applyDelta,
+  deltaLimit,
+  diffTrees,
+  isKeyedDelta,
+  type KeyedDelta,
+  treeChanges,
+} from './internal/keyed-delta.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { ABSENT } from './internal/keyed-tree.js';
 import { badPayload, copyStamp, resolveValue, settleSlot } from './internal/slots.js';
@@ -116,6 +124,14 @@ export abstract class TrackedCollection extends Atom implements TrackedValue {
   _treeDelta(older: TrackedCollection, keyOnly: boolean): KeyedDelta | undefined {
     const limit = deltaLimit(this._size);
     return diffTrees(older._slot() as KSlot | undefined, this._slot() as KSlot | undefined, keyOnly, limit);
+  }
+
+  /**
+   * @internal The entries that differ from `older`'s tree (`undefined`: empty) to this one's,
+   * for `diffEntries` of the collections on keyed trees.
+   */
+  _treeChanges(older: TrackedCollection | undefined, keyOnly: boolean): Generator<EntryChange> {
+    return treeChanges(older?._slot() as KSlot | undefined, this._slot() as KSlot | undefined, keyOnly);
   }
 
   /**

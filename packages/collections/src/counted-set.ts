@@ -1,7 +1,7 @@
 /**
  * `CountedSet<T>`: a persistent multiset (element → count) in the documented key order.
  */
-import { type Atom, type AtomRef, registerAtomType } from '@proto/atom';
+import { type Atom, type AtomRef, type EntryChange, registerAtomType } from '@proto/atom';
 import { type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
@@ -126,6 +126,12 @@ export class CountedSet<T extends Key = Key> extends TrackedCollection {
   /** The counts changed since `older` (a delta commit, see `Atom.deltaSince`). */
   override deltaSince(older: Atom): unknown {
     return older instanceof CountedSet ? this._treeDelta(older, false) : undefined;
+  }
+
+  /** The elements whose counts differ from `older` (`undefined`: empty), in order; values are counts (see `diff`). */
+  override diffEntries(older: Atom | undefined): Iterable<EntryChange<T, number>> | undefined {
+    if (older !== undefined && !(older instanceof CountedSet)) return undefined;
+    return this._treeChanges(older, false) as Iterable<EntryChange<T, number>>;
   }
 
   /** This multiset with a delta from `deltaSince` applied (see `Atom.withDelta`). */

@@ -1,7 +1,7 @@
 /**
  * `Dictionary<K, V>`: a persistent ordered map on a wide B+ tree, stored as atoms.
  */
-import { Atom, AtomRef, registerAtomType } from '@proto/atom';
+import { Atom, AtomRef, type EntryChange, registerAtomType } from '@proto/atom';
 import { detach, incrementedValue, type KeyedMapOp, type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
@@ -217,6 +217,16 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
    */
   override deltaSince(older: Atom): unknown {
     return older instanceof Dictionary ? this._treeDelta(older, false) : undefined;
+  }
+
+  /**
+   * The entries that differ from `older` (an earlier version; `undefined`: empty) to this
+   * one, in key order, visiting only the subtrees the two do not share (see `diff` in
+   * `@proto/atom`).
+   */
+  override diffEntries(older: Atom | undefined): Iterable<EntryChange<K, V>> | undefined {
+    if (older !== undefined && !(older instanceof Dictionary)) return undefined;
+    return this._treeChanges(older, false) as Iterable<EntryChange<K, V>>;
   }
 
   /** This dictionary with a delta from `deltaSince` applied (see `Atom.withDelta`). */

@@ -3,11 +3,12 @@
  * values), compared by value. Entries live in a B+ tree keyed by a structural hash of the key;
  * keys with the same hash share a collision bucket.
  */
-import { type Atom, AtomRef, LazyValue, registerAtomType, valuesEqual } from '@proto/atom';
+import { type Atom, AtomRef, type EntryChange, LazyValue, registerAtomType, valuesEqual } from '@proto/atom';
 import { detach, incrementedValue, type KeyedMapOp, type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import { hashValue } from './internal/hash.js';
+import { sameEntry } from './internal/keyed-delta.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { FULL_RANGE, KScan } from './internal/keyed-scan.js';
 import { ABSENT, insert, lookup, remove } from './internal/keyed-tree.js';
@@ -137,6 +138,15 @@ export class HashDictionary<K = unknown, V = unknown> extends TrackedCollection 
     return older instanceof HashDictionary ? this._treeDelta(older, false) : undefined;
   }
 
+  /**
+   * The entries that differ from `older` (`undefined`: empty) to this one, in hash order
+   * (this dictionary's iteration order), visiting only the buckets that changed (see `diff`).
+   */
+  override diffEntries(older: Atom | undefined): Iterable<EntryChange<K, V>> | undefined {
+    if (older !== undefined && !(older instanceof HashDictionary)) return undefined;
+    return bucketChanges<K, V>(this._treeChanges(older, false));
+  }
+
   /** This dictionary with a delta from `deltaSince` applied (see `Atom.withDelta`). */
   override withDelta(delta: unknown): HashDictionary<K, V> {
     const before = this._slot() as KSlot | undefined;
@@ -241,3 +251,35 @@ registerAtomType(HashDictionary.typeName, (payload) => {
     return badPayload('hash dictionary');
   return new HashDictionary((payload[0] as Atom | AtomRef | null) ?? undefined, payload[1]);
 });
+
+function pairsOf(bucket: unknown): readonly unknown[] {
+  const b = bucket instanceof LazyValue ? bucket.get() : bucket;
+  return Array.isArray(b) ? b : [];
+}
+
+/** The entries that differ between the changed buckets (`[key, value, key, value ...]`). */
+function* bucketChanges<K, V>(buckets: Iterable<EntryChange>): Generator<EntryChange<K, V>> {
+  for (const c of buckets) {
+    const before = pairsOf(c.oldValue);
+    const after = pairsOf(c.newValue);
+    for (let i = 0; i < after.length; i += 2) {
+      const key = after[i] as K;
+      const newValue = resolve(after[i + 1]) as V;
+      const j = findInBucket(before, key);
+      if (j < 0) yield { kind: 'added', key, oldValue: undefined, newValue };
+      else {
+        const oldValue = resolve(before[j + 1]) as V;
+        if (!sameEntry(oldValue, newValue)) yield { kind: 'changed', key, oldValue, newValue };
+      }
+    }
+    for (let i = 0; i < before.length; i += 2) {
+      if (findInBucket(after, before[i]) < 0)
+        yield {
+          kind: 'removed',
+          key: before[i] as K,
+          oldValue: resolve(before[i + 1]) as V,
+          newValue: undefined,
+        };
+    }
+  }
+}

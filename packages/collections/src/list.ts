@@ -1,12 +1,12 @@
 /**
  * `List<T>`: a persistent positional sequence on a counted B-tree (rope), stored as atoms.
  */
-import { type Atom, AtomRef, registerAtomType } from '@proto/atom';
+import { type Atom, AtomRef, type EntryChange, registerAtomType } from '@proto/atom';
 import { type ChildOp, detach, type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { collectionError, invalidArgument } from './errors.js';
 import { ABSENT } from './internal/keyed-tree.js';
-import { applyListDelta, diffLists, isListDelta } from './internal/list-delta.js';
+import { applyListDelta, diffLists, isListDelta, listChanges } from './internal/list-delta.js';
 import type { LSlot } from './internal/list-node.js';
 import {
   insertItem,
@@ -213,6 +213,18 @@ export class List<T = unknown> extends TrackedCollection {
     return older instanceof List
       ? diffLists(older._slot() as LSlot | undefined, this._slot() as LSlot | undefined)
       : undefined;
+  }
+
+  /**
+   * The items that differ from `older` (`undefined`: empty) to this list, by index: after the
+   * common prefix and suffix, `changed` positions, then `added` (newer indexes) or `removed`
+   * (older indexes) ones (see `diff` in `@proto/atom`).
+   */
+  override diffEntries(older: Atom | undefined): Iterable<EntryChange<number, T>> | undefined {
+    if (older !== undefined && !(older instanceof List)) return undefined;
+    return listChanges(older?._slot() as LSlot | undefined, this._slot() as LSlot | undefined) as Iterable<
+      EntryChange<number, T>
+    >;
   }
 
   /** This list with a delta from `deltaSince` applied (see `Atom.withDelta`). */

@@ -2,7 +2,7 @@
  * `OrderedSet<T>`: a persistent set of keys in the documented key order (named so it does
  * not shadow the global `Set`).
  */
-import { type Atom, type AtomRef, registerAtomType } from '@proto/atom';
+import { type Atom, type AtomRef, type EntryChange, registerAtomType } from '@proto/atom';
 import { type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
@@ -118,6 +118,12 @@ export class OrderedSet<T extends Key = Key> extends TrackedCollection {
   /** The elements added and removed since `older` (a delta commit, see `Atom.deltaSince`). */
   override deltaSince(older: Atom): unknown {
     return older instanceof OrderedSet ? this._treeDelta(older, true) : undefined;
+  }
+
+  /** The elements added and removed since `older` (`undefined`: empty), in order; values are `true` (see `diff`). */
+  override diffEntries(older: Atom | undefined): Iterable<EntryChange<T, true>> | undefined {
+    if (older !== undefined && !(older instanceof OrderedSet)) return undefined;
+    return this._treeChanges(older, true) as Iterable<EntryChange<T, true>>;
   }
 
   /** This set with a delta from `deltaSince` applied (see `Atom.withDelta`). */

@@ -3,7 +3,7 @@
  * use. Stored as one B+ tree of composite keys `[key, value]` (key-only leaves), so `values(k)`
  * is a range scan and `count(k)` comes from subtree counts in O(log n).
  */
-import { type Atom, type AtomRef, registerAtomType } from '@proto/atom';
+import { type Atom, type AtomRef, type EntryChange, registerAtomType } from '@proto/atom';
 import { type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
@@ -150,6 +150,15 @@ export class RepeatedKeysDictionary<K extends Key = Key, V extends Key = Key> ex
     return older instanceof RepeatedKeysDictionary ? this._treeDelta(older, true) : undefined;
   }
 
+  /**
+   * The pairs added and removed since `older` (`undefined`: empty), in key then value order:
+   * each change's `key` is the pair's key and its value the pair's value (see `diff`).
+   */
+  override diffEntries(older: Atom | undefined): Iterable<EntryChange<K, V>> | undefined {
+    if (older !== undefined && !(older instanceof RepeatedKeysDictionary)) return undefined;
+    return pairChanges<K, V>(this._treeChanges(older, true));
+  }
+
   /** This multimap with a delta from `deltaSince` applied (see `Atom.withDelta`). */
   override withDelta(delta: unknown): RepeatedKeysDictionary<K, V> {
     const [root] = this._treeWithDelta(delta, true, 'multimap');
@@ -222,3 +231,15 @@ registerAtomType(RepeatedKeysDictionary.typeName, (payload) => {
   }
   return new RepeatedKeysDictionary((payload[0] as Atom | AtomRef | null) ?? undefined, payload[1]);
 });
+
+function* pairChanges<K, V>(changes: Iterable<EntryChange>): Generator<EntryChange<K, V>> {
+  for (const c of changes) {
+    const [key, value] = c.key as [K, V];
+    yield {
+      kind: c.kind,
+      key,
+      oldValue: c.kind === 'removed' ? value : undefined,
+      newValue: c.kind === 'added' ? value : undefined,
+    };
+  }
+}

@@ -17,6 +17,7 @@ import {
   bindScope,
   type Derivation,
   derivation,
+  type EntryChange,
   LazyValue,
   type ReadScope,
   registerAtomType,
@@ -398,6 +399,16 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
         return undefined;
     }
     return after.data.deltaSince(before.data);
+  }
+
+  /**
+   * The records that differ from `older` (an earlier version; `undefined`: empty) to this
+   * one, by primary key in key order, visiting only the subtrees of the records' tree the two
+   * do not share (see `diff` in `@proto/atom`). Indexes are not compared: they follow the records.
+   */
+  override diffEntries(older: Atom | undefined): Iterable<EntryChange<K, V>> | undefined {
+    if (older !== undefined && !(older instanceof IndexedCollection)) return undefined;
+    return this._state().data.diffEntries(older?._state().data) as Iterable<EntryChange<K, V>> | undefined;
   }
 
   /** This collection with a delta from `deltaSince` applied, its indexes kept current. */

@@ -29,6 +29,8 @@ export interface SqliteBackendConfig {
   readonly ownsDatabase: boolean;
   /** The database file, to report sizes; `undefined` for in-memory databases. */
   readonly file: string | undefined;
+  /** How often `watchRoot` asks for `PRAGMA data_version` (ms). */
+  readonly watchIntervalMs: number;
 }
 
 export class SqliteBackend implements StorageBackend {
@@ -104,6 +106,30 @@ export class SqliteBackend implements StorageBackend {
         process.nextTick(() => this.flush());
       }
     });
+  }
+
+  /**
+   * Notices other connections' commits: SQLite's `PRAGMA data_version` changes when another
+   * connection commits (never for this connection's own), so asking for it on a timer is a
+   * cheap way to know, without reading a table. The first tick always reports, so a commit made
+   * just before watching began is not missed.
+   */
+  watchRoot(onChange: () => void): () => void {
+    const statement = this.store.db.prepare('PRAGMA data_version');
+    let last: unknown;
+    const timer = setInterval(() => {
+      if (this.closed) return;
+      let version: unknown;
+      try {
+        version = Object.values((statement.get() as Record<string, unknown> | undefined) ?? {})[0];
+      } catch {
+        version = undefined; // the reader of the root finds out what failed
+      }
+      if (version === undefined || version !== last) onChange();
+      last = version;
+    }, this.config.watchIntervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   reclaim(options: ReclaimOptions = {}): Promise<ReclaimReport> {

@@ -16,6 +16,7 @@ import { AtomStore, writeTransaction } from './store.js';
 const MAX_ATOM_BYTES_LIMIT = 999_000_000;
 const DEFAULT_MAX_ATOM_BYTES = 256 * 1024 * 1024;
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+const DEFAULT_WATCH_INTERVAL_MS = 50;
 const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 /** Settings shared by both ways of opening. */
@@ -30,6 +31,13 @@ export interface SqliteBackendSettings {
   readonly busyTimeoutMs?: number;
   /** The largest atom accepted, in bytes. Default 256 MiB; at most 999,000,000 (SQLite's limit is 1e9). */
   readonly maxAtomBytes?: number;
+  /**
+   * While the space has change subscribers, how often (ms) the backend asks SQLite whether
+   * another connection committed (`PRAGMA data_version`, a read of the connection's own
+   * counter that touches no table): commits of other processes reach subscribers within this
+   * delay. Default 50; at least 1.
+   */
+  readonly watchIntervalMs?: number;
 }
 
 /** Open a database file, creating it when it does not exist. */
@@ -58,6 +66,7 @@ interface Settings {
   readonly synchronous: 'FULL' | 'NORMAL';
   readonly busyTimeoutMs: number;
   readonly maxAtomBytes: number;
+  readonly watchIntervalMs: number;
 }
 
 function settingsOf(options: SqliteBackendSettings): Settings {
@@ -65,6 +74,7 @@ function settingsOf(options: SqliteBackendSettings): Settings {
     synchronous = 'FULL',
     busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
     maxAtomBytes = DEFAULT_MAX_ATOM_BYTES,
+    watchIntervalMs = DEFAULT_WATCH_INTERVAL_MS,
   } = options;
   if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
     throw storageError(
@@ -84,7 +94,13 @@ function settingsOf(options: SqliteBackendSettings): Settings {
       `maxAtomBytes must be an integer from 1 to ${MAX_ATOM_BYTES_LIMIT}, not ${String(maxAtomBytes)}`,
     );
   }
-  return { synchronous, busyTimeoutMs, maxAtomBytes };
+  if (!Number.isSafeInteger(watchIntervalMs) || watchIntervalMs < 1) {
+    throw storageError(
+      'invalid-argument',
+      `watchIntervalMs must be a positive integer, not ${String(watchIntervalMs)}`,
+    );
+  }
+  return { synchronous, busyTimeoutMs, maxAtomBytes, watchIntervalMs };
 }
 
 /**
@@ -315,5 +331,6 @@ function fromConnection(
     capabilities,
     ownsDatabase,
     file,
+    watchIntervalMs: settings.watchIntervalMs,
   });
 }

@@ -47,6 +47,20 @@ export interface Head {
   readonly deltaBytes: number;
 }
 
+/** A commit the head moved through, as the change feed sees it. */
+export interface Step {
+  readonly sequence: number;
+  readonly timestamp: number;
+  readonly state: SpaceState;
+}
+
+/**
+ * Told after the head moved forward: `steps` are the commits it moved through, oldest first,
+ * ending with the new head. When some could not be read back (another process's commits past
+ * what its checkpoint keeps), `steps` starts later than the commit after the old head.
+ */
+export type CommitObserver = (steps: readonly Step[]) => void;
+
 /** When a commit is written as a checkpoint rather than a delta record. */
 export interface CheckpointPolicy {
   /** A checkpoint after this many delta records (0: every commit is a checkpoint). */
@@ -80,6 +94,8 @@ export class History {
   #head: Head = EMPTY;
   /** The snapshot of the head, made by the first `snapshot()` on it. */
   #current: readonly [Head, Snapshot] | undefined = undefined;
+  /** Told of every commit the head moves through (set while the space has subscribers). */
+  observer: CommitObserver | undefined = undefined;
 
   /** `limit`: earlier commits kept (a non-negative integer); both checked by the caller. */
   constructor(store: AtomStore, limit: number, policy: CheckpointPolicy) {
@@ -97,9 +113,19 @@ export class History {
     return this.#head.sequence;
   }
 
-  /** Makes `head` the newest durable commit (after its compare-and-set succeeded, or a re-read). */
-  advance(head: Head): void {
+  /**
+   * Makes `head` the newest durable commit (after its compare-and-set succeeded, or a re-read)
+   * and tells the observer the commits it moved through: `steps` as `read` collected them, or
+   * the head alone.
+   */
+  advance(head: Head, steps?: readonly Step[]): void {
+    const before = this.#head;
     this.#head = head;
+    const observer = this.observer;
+    if (observer !== undefined && head.sequence > before.sequence) {
+      const last = steps?.at(-1);
+      observer(last !== undefined && last.sequence === head.sequence ? (steps ?? []) : [head]);
+    }
   }
 
   /**
@@ -107,7 +133,7 @@ export class History {
    * the chain passes through it, else from the chain's checkpoint. Throws `corrupt` if the
    * root is not a commit record or a chain is broken.
    */
-  async read(known: Head = this.#head): Promise<Head> {
+  async read(known: Head = this.#head, steps?: Step[]): Promise<Head> {
     const backend = this.#store.backend;
     const pointer = await backend.readRoot();
     if (pointer === null) return EMPTY;
@@ -127,6 +153,13 @@ export class History {
       if (record.sequence !== (chain.at(-1)?.[1].sequence ?? 0) - 1) throw broken(backend.name);
     }
     let head: Head = start ?? (await this.#checkpointHead(at, record as CommitRecord));
+    if (steps !== undefined && start === undefined && head.sequence > known.sequence) {
+      // The chain did not pass through `known`: the commits between it and the checkpoint are
+      // read back from the checkpoint's history and the delta records it reaches.
+      const between = await this.#stepsBetween(known, record as CommitRecord);
+      if (between !== undefined) steps.push(...between);
+      steps.push(head);
+    }
     for (let i = chain.length - 1; i >= 0; i--) {
       const [p, delta] = chain[i] as [AtomPointer, DeltaRecord];
       head = {
@@ -138,8 +171,61 @@ export class History {
         deltas: head.deltas + 1,
         deltaBytes: head.deltaBytes,
       };
+      steps?.push(head);
     }
     return head;
+  }
+
+  /**
+   * The states of the commits after `known` and before `checkpoint`, oldest first, or
+   * undefined when they cannot all be read back. Walks back from the checkpoint through its
+   * kept history: a kept state is taken as it is, a kept delta record's chain is followed to
+   * its base (any length), until commit `known`; then replays forward from `known`'s state.
+   */
+  async #stepsBetween(known: Head, checkpoint: CommitRecord): Promise<Step[] | undefined> {
+    type Back = { sequence: number; timestamp: number; state?: SpaceState; delta?: DeltaRecord };
+    const back: Back[] = [];
+    let history = checkpoint.history;
+    let expected = checkpoint.sequence - 1;
+    for (;;) {
+      let next: DeltaRecord | undefined;
+      for (const entry of history) {
+        if (expected === known.sequence) break;
+        if (entry.sequence !== expected) return undefined;
+        const atom = await this.#store.load(entry.state.pointer);
+        if (atom instanceof DeltaRecord) {
+          next = atom;
+          break;
+        }
+        if (!(atom instanceof SpaceState)) return undefined;
+        back.push({ sequence: entry.sequence, timestamp: entry.timestamp, state: atom });
+        expected--;
+      }
+      if (expected === known.sequence) break;
+      if (next === undefined) return undefined;
+      // Follow the delta chain down to `known` or to the checkpoint it starts from.
+      let record: CommitRecord | DeltaRecord = next;
+      while (record instanceof DeltaRecord && record.sequence > known.sequence) {
+        if (record.sequence !== expected) return undefined;
+        back.push({ sequence: record.sequence, timestamp: record.timestamp, delta: record });
+        expected--;
+        record = await this.#load(record.base.pointer);
+      }
+      if (expected === known.sequence) break;
+      if (!(record instanceof CommitRecord) || record.sequence !== expected) return undefined;
+      const state = record.state instanceof AtomRef ? await record.state.load() : record.state;
+      back.push({ sequence: record.sequence, timestamp: record.timestamp, state });
+      expected--;
+      history = record.history;
+    }
+    const out: Step[] = [];
+    let state = known.state;
+    for (let i = back.length - 1; i >= 0; i--) {
+      const b = back[i] as Back;
+      state = b.state ?? applyChanges(state, (b.delta as DeltaRecord).changes);
+      out.push({ sequence: b.sequence, timestamp: b.timestamp, state });
+    }
+    return out;
   }
 
   /** The head of a checkpoint read from storage (its kept states load on demand). */
@@ -161,10 +247,14 @@ export class History {
     };
   }
 
-  /** Re-reads the backend's root and adopts it when it is not older than the head known here. */
+  /**
+   * Re-reads the backend's root and adopts it when it is not older than the head known here,
+   * telling the observer each commit it moved through.
+   */
   async refresh(): Promise<void> {
-    const head = await this.read();
-    if (head.sequence >= this.#head.sequence) this.#head = head;
+    const steps: Step[] | undefined = this.observer === undefined ? undefined : [];
+    const head = await this.read(this.#head, steps);
+    if (head.sequence >= this.#head.sequence) this.advance(head, steps);
   }
 
   /**

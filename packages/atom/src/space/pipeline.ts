@@ -15,7 +15,7 @@ import { foldTransaction } from './fold.js';
 import type { Draft, Head, History } from './history.js';
 
 /** The head the pipeline folds onto and advances (see `History`). */
-export type PipelineHistory = Pick<History, 'head' | 'advance' | 'read' | 'next' | 'checkpointOf'>;
+export type PipelineHistory = Pick<History, 'head' | 'advance' | 'refresh' | 'next' | 'checkpointOf'>;
 
 /** Where the pipeline writes. */
 export interface PipelineStorage {
@@ -169,7 +169,7 @@ export class CommitPipeline {
       if (this.#resync) {
         this.#resync = false;
         try {
-          this.#history.advance(await this.#history.read());
+          await this.#history.refresh();
         } catch (error) {
           for (const pending of group) pending.reject(error);
           continue;

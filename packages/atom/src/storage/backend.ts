@@ -118,6 +118,16 @@ export interface StorageBackend {
    */
   reclaim?(options?: ReclaimOptions): Promise<ReclaimReport>;
 
+  /**
+   * Optional, for backends other processes write to (`capabilities.multiProcess`): calls
+   * `onChange` soon after another process may have moved the root (a spurious call is
+   * allowed; a missed one is not), until the returned function is called. It must not keep
+   * the process alive (unref its timers) and must not call `onChange` after `close()`. The
+   * kernel calls it only while someone subscribes to changes. When a multi-process backend
+   * lacks it, the guard derives it by reading the root every 100 ms.
+   */
+  watchRoot?(onChange: () => void): () => void;
+
   /** Waits for work in flight, makes everything acknowledged durable, releases the location. */
   close(): Promise<void>;
 }

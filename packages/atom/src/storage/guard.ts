@@ -170,8 +170,55 @@ export function guardBackend(backend: StorageBackend): StorageBackend {
         return reclaim(options);
       });
   }
+  if (capabilities.multiProcess) {
+    const watch =
+      typeof backend.watchRoot === 'function'
+        ? backend.watchRoot.bind(backend)
+        : pollRoot(backend, () => closing !== undefined);
+    guarded.watchRoot = (onChange) => {
+      if (closing !== undefined) throw closedError('watchRoot');
+      let stopped = false;
+      const stop = watch(() => {
+        if (!stopped && closing === undefined) onChange();
+      });
+      return () => {
+        if (stopped) return;
+        stopped = true;
+        stop();
+      };
+    };
+  }
   Object.defineProperty(guarded, GUARDED, { value: true });
   return guarded;
+}
+
+/** How often a derived `watchRoot` reads the root of a backend that has none of its own. */
+const ROOT_POLL_MS = 100;
+
+/** A `watchRoot` for a multi-process backend without one: reads the root on an unref'd timer. */
+function pollRoot(backend: StorageBackend, closed: () => boolean): (onChange: () => void) => () => void {
+  return (onChange) => {
+    // Undefined until the first read, which always reports: a commit made before it is not missed.
+    let last: AtomPointer | null | undefined;
+    let reading = false;
+    const timer = setInterval(() => {
+      if (reading || closed()) return;
+      reading = true;
+      backend.readRoot().then(
+        (root) => {
+          reading = false;
+          if (root !== last) onChange();
+          last = root;
+        },
+        () => {
+          reading = false;
+          onChange(); // the reader finds out what failed
+        },
+      );
+    }, ROOT_POLL_MS);
+    timer.unref();
+    return () => clearInterval(timer);
+  };
 }
 
 const PRIMITIVES = ['writeAtoms', 'readAtom', 'readRoot', 'compareAndSetRoot', 'close'] as const;

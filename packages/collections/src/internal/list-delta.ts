@@ -5,8 +5,9 @@
  * prepends, sets, inserts and removes in one region of a list (what a transaction usually does)
  * give a delta of the items changed, whatever the list's length.
  */
-import { sameAtom } from '@proto/atom/extension';
-import { deltaLimit, sameValue } from './keyed-delta.js';
+import type { EntryChange } from '@proto/atom';
+import { AtomRef, sameAtom } from '@proto/atom/extension';
+import { deltaLimit, sameEntry, sameValue } from './keyed-delta.js';
 import { LBranch, type LLeaf, type LNode, type LSlot } from './list-node.js';
 import { itemAt, join, lbuild, lcount, lheight, lload, split } from './list-tree.js';
 
@@ -81,6 +82,41 @@ export function diffLists(older: LSlot | undefined, newer: LSlot | undefined): L
   const items: unknown[] = [];
   for (let i = prefix; i < prefix + inserted; i++) items.push(itemAt(n as LNode, i));
   return [prefix, oldLength - prefix - suffix, items];
+}
+
+/**
+ * The items that differ from list tree `older` to `newer`, lazily, by index: past the common
+ * prefix and suffix (found visiting only unshared subtrees), positions both lists have are
+ * `changed` when their items differ, then the newer list's extra positions are `added` (keys
+ * are newer indexes) or the older list's extra positions `removed` (keys are older indexes).
+ */
+export function* listChanges(
+  older: LSlot | undefined,
+  newer: LSlot | undefined,
+): Generator<EntryChange<number>> {
+  const o = older === undefined ? undefined : lload(older);
+  const n = newer === undefined ? undefined : lload(newer);
+  const oldLength = o === undefined ? 0 : lcount(o);
+  const newLength = n === undefined ? 0 : lcount(n);
+  const shortest = Math.min(oldLength, newLength);
+  const prefix = common(o, n, shortest, false);
+  const suffix = common(o, n, shortest - prefix, true);
+  const oldMiddle = oldLength - prefix - suffix;
+  const newMiddle = newLength - prefix - suffix;
+  const item = (root: LNode, i: number) => {
+    const v = itemAt(root, i);
+    return v instanceof AtomRef ? v.get() : v;
+  };
+  const both = Math.min(oldMiddle, newMiddle);
+  for (let i = prefix; i < prefix + both; i++) {
+    const oldValue = item(o as LNode, i);
+    const newValue = item(n as LNode, i);
+    if (!sameEntry(oldValue, newValue)) yield { kind: 'changed', key: i, oldValue, newValue };
+  }
+  for (let i = prefix + both; i < prefix + newMiddle; i++)
+    yield { kind: 'added', key: i, oldValue: undefined, newValue: item(n as LNode, i) };
+  for (let i = prefix + both; i < prefix + oldMiddle; i++)
+    yield { kind: 'removed', key: i, oldValue: item(o as LNode, i), newValue: undefined };
 }
 
 /** True when `delta` has the stored shape of a `ListDelta` that fits a list of `length` items. */
