@@ -50,6 +50,7 @@ export {
   type KindIndexSpec,
 } from './indexed-collection.js';
 export { registerKeyFunction } from './key-function.js';
+export type { LiveOptions, LiveQuery, LiveStats, LiveUpdate } from './live.js';
 export type { Path, PathOf, PathValue } from './path.js';
 export type { Cursor, PlanInfo } from './plan/node.js';
 export { ExecContext, PlanNode } from './plan/node.js';

@@ -11,6 +11,7 @@
  * a join or a group, in the order they were produced). Without `orderBy` the order is
  * unspecified (it follows the chosen plan).
  */
+import { Database } from '@proto/atom';
 import { Dictionary, type Dictionary as DictionaryType, type Key, List } from '@proto/collections';
 import {
   type Aggregate,
@@ -34,6 +35,7 @@ import {
   pathAccessor,
 } from './expr.js';
 import { IndexedCollection } from './indexed-collection.js';
+import { type LiveOptions, type LiveQuery, type LiveUpdate, RootSource, startLive } from './live.js';
 import { getterOf, type PathOf, type PathValue, parsePath } from './path.js';
 import { buildPlan, QUERY_PLAN, type Step } from './plan/build.js';
 import type { NamedAggregate } from './plan/group.js';
@@ -95,6 +97,13 @@ export class Query<T> implements Iterable<T>, AsyncIterable<T> {
 
   #with<U>(step: Step): Query<U> {
     return new Query<U>(this.source, this.label, [...this.steps, step]);
+  }
+
+  /** What the plan reads: a root named by `from(db, root)` is read in the newest commit. */
+  #source(): SourceLike {
+    const source = this.source as unknown;
+    if (!(source instanceof RootSource)) return this.source;
+    return RootSource.sourceOf(source.read().value, source.root, source.database.name) as SourceLike;
   }
 
   /**
@@ -301,12 +310,12 @@ export class Query<T> implements Iterable<T>, AsyncIterable<T> {
 
   /** The physical plan this query runs (see `explain()` for a readable form). */
   plan(): PlanNode {
-    return buildPlan(this.source, this.label, this.steps, false, false);
+    return buildPlan(this.#source(), this.label, this.steps, false, false);
   }
 
   /** @internal The plan, as a source of another query. */
   [QUERY_PLAN](fresh: boolean): PlanNode {
-    return buildPlan(this.source, this.label, this.steps, false, fresh);
+    return buildPlan(this.#source(), this.label, this.steps, false, fresh);
   }
 
   // --- execution --------------------------------------------------------------------
@@ -339,7 +348,7 @@ export class Query<T> implements Iterable<T>, AsyncIterable<T> {
 
   /** The number of rows; answered from an index when one covers the whole predicate. */
   count(): number {
-    const c = buildPlan(this.source, this.label, this.steps, true, false).run(new ExecContext());
+    const c = buildPlan(this.#source(), this.label, this.steps, true, false).run(new ExecContext());
     return c.next() ? (c.value as number) : 0;
   }
 
@@ -360,12 +369,38 @@ export class Query<T> implements Iterable<T>, AsyncIterable<T> {
   }
 
   /**
+   * Keeps this query's rows current as commits change its root (a query started with
+   * `from(db, root)`): `callback` gets the first rows at once, then, after each commit that
+   * changed what the query shows, the rows now and those that entered, left or changed. Each
+   * update is computed from the commit's diff, looking only at the records it changed (see
+   * `live.ts`). Without a callback, the live query is an async iterator of the same updates.
+   * Supports `where`, `orderBy`, `offset`, `limit`, then `select` / `pick`; close it with `close()`.
+   * @example
+   * const top = from<Player>(db, 'players').orderBy('score', 'desc').limit(5)
+   *   .live((u) => render(u.rows));
+   * // later
+   * top.close();
+   */
+  live(callback?: (update: LiveUpdate<T>) => void, options: LiveOptions = {}): LiveQuery<T> {
+    const source = this.source as unknown;
+    if (!(source instanceof RootSource))
+      invalidArgument('live() needs a query over a root of a database: start it with from(db, root)');
+    return startLive<T>(
+      source,
+      this.steps,
+      (value, steps) => buildPlan(value, this.label, steps, false, false).run(new ExecContext()),
+      callback,
+      options,
+    );
+  }
+
+  /**
    * The chosen plan: the tree as data and text, the indexes it reads and its estimates. With
    * `{ analyze: true }` the query runs and every node reports the rows it produced.
    */
   explain(options: ExplainOptions = {}): Explanation {
     // explain() plans afresh (no plan cache), so its estimates are those of these constants.
-    const plan = buildPlan(this.source, this.label, this.steps, options.count === true, true);
+    const plan = buildPlan(this.#source(), this.label, this.steps, options.count === true, true);
     if (options.analyze !== true) return explanation(plan.info());
     const ctx = new ExecContext(true);
     const c = plan.run(ctx);
@@ -382,7 +417,22 @@ export class Query<T> implements Iterable<T>, AsyncIterable<T> {
  * @example
  * from(users).where('age', '>=', 18).orderBy('lastLogin', 'desc').select((u) => u.id).limit(50).toArray()
  */
-export function from<S extends SourceLike>(source: S, name?: string): Query<RowOf<S>> {
+export function from<S extends SourceLike>(source: S, name?: string): Query<RowOf<S>>;
+/**
+ * Starts a query over root `root` of a database: each run reads the root in the newest commit
+ * (`not-found` when it does not exist), and `live()` keeps the rows current. `T` is the row
+ * type (the root's records).
+ * @example
+ * const top = from<Player>(db, 'players').orderBy('score', 'desc').limit(5);
+ * top.toArray();
+ */
+export function from<T = unknown>(database: Database, root: string): Query<T>;
+export function from(source: unknown, name?: string): Query<unknown> {
+  if (source instanceof Database) {
+    if (typeof name !== 'string' || name.length === 0)
+      invalidArgument('from(database, root) needs a root name');
+    return new Query<unknown>(new RootSource(source, name) as never, name, []);
+  }
   if (source === null || typeof source !== 'object')
     invalidArgument('from() takes a collection, an array or an iterable');
   const label =
@@ -403,5 +453,5 @@ export function from<S extends SourceLike>(source: S, name?: string): Query<RowO
   ) {
     invalidArgument('from() takes a collection, an array or an iterable');
   }
-  return new Query<RowOf<S>>(source, label, []);
+  return new Query<unknown>(source as SourceLike, label, []);
 }
