@@ -4,7 +4,8 @@
  * It shows transactions that await, concurrent shoppers committing side by side (key-level
  * concurrency), a contended checkout whose conflicts are retried without losing a sale, a
  * leaderboard of commutative increments, time travel to an earlier commit, indexed queries with
- * the plans the optimizer chose, and, on every run
+ * the plans the optimizer chose, a live top five kept current from each commit's diff and an
+ * audit of what changed between two commits, and, on every run
  * after the first, that the data of earlier runs survived. It checks its own results and
  * exits non-zero if any invariant fails.
  *
@@ -17,6 +18,7 @@ import { Dictionary } from '@proto/collections';
 import { from, IndexedCollection } from '@proto/query';
 import { openWalBackend } from '@proto/storage-wal';
 import { type Product, seedCatalog } from './catalog.js';
+import { liveLeaderboard } from './live.js';
 import { check, section, step } from './report.js';
 
 type Cart = Dictionary<string, number>;
@@ -153,6 +155,9 @@ async function main(): Promise<void> {
       rows.map((p) => p.id).join() === naive.map((p) => p.id).join(),
       'the indexed plan returns what a scan returns, in order',
     );
+
+    // 7. Changes you can subscribe to: a live top five, and an audit between two commits.
+    await liveLeaderboard(space, shop);
 
     section('Done');
     step(`commits so far: ${space.sequence}; run the demo again to see the data survive`);

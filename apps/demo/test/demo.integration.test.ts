@@ -24,6 +24,8 @@ describe('demo: the main job', () => {
     expect(first.status).toBe(0);
     expect(first.stdout).toContain('first run: nothing stored yet');
     expect(first.stdout).not.toContain('check failed');
+    expect(first.stdout).toContain('✓ the live top 5 equals the query run from scratch');
+    expect(first.stdout).toContain('✓ the audit accounts for every point the sixty transactions added');
     const second = runDemo();
     expect(second.status).toBe(0);
     expect(second.stdout).toContain('run #2: found 10 orders from earlier runs on disk');

@@ -53,6 +53,8 @@ export interface LiveStats {
   readonly records: number;
   /** Times the query ran in full: the first rows, a replaced root, a window filled again. */
   readonly refills: number;
+  /** Milliseconds spent keeping the rows current (the diffs and the window; not the callback). */
+  readonly updateMs: number;
 }
 
 /**
@@ -169,7 +171,7 @@ class Window {
   #ids = new Map<string, Entry>();
   /** True when the window holds every matching record. */
   #complete = true;
-  stats = { commits: 0, records: 0, refills: 0 };
+  stats = { commits: 0, records: 0, refills: 0, updateMs: 0 };
 
   constructor(shape: Shape, run: PlanRunner) {
     this.#shape = shape;
@@ -374,6 +376,7 @@ export function startLive<T>(
       if (closed) return;
       const diff = change.roots[0];
       if (diff === undefined) return;
+      const t0 = performance.now();
       try {
         for (const id of window.apply(diff)) touched.add(id);
       } catch (error) {
@@ -382,6 +385,7 @@ export function startLive<T>(
       }
       sequence = change.sequence;
       shown = window.shown();
+      window.stats.updateMs += performance.now() - t0;
       deliver();
     },
     { roots: [source.root], onError: (error) => fail(error) },
