@@ -240,13 +240,22 @@ export const reopenMutants: readonly {
     bug: 'lets a second backend open a held location',
     harness: plainHarness('no-lock', { reusePointers: false }),
   },
+  {
+    key: 'lifecycle.watch-root',
+    bug: "has a watchRoot that never reports another backend's commits",
+    harness: plainHarness('deaf-watch', { reusePointers: false, deafWatch: true }),
+  },
 ];
 
 /**
  * A small unlocked backend over a plain object location, with nothing else wrong unless
- * `reusePointers` makes its pointer counter restart at every open.
+ * `reusePointers` makes its pointer counter restart at every open. With `deafWatch` it declares
+ * `multiProcess` (backends on one location share it) and has a `watchRoot` that never calls.
  */
-function plainHarness(name: string, options: { reusePointers: boolean }): ConformanceHarness {
+function plainHarness(
+  name: string,
+  options: { reusePointers: boolean; deafWatch?: boolean },
+): ConformanceHarness {
   type Store = { atoms: Map<AtomPointer, Uint8Array>; root: AtomPointer | null; next: number };
   return {
     name,
@@ -260,7 +269,7 @@ function plainHarness(name: string, options: { reusePointers: boolean }): Confor
           durable: false,
           persistent: true,
           syncReads: false,
-          multiProcess: false,
+          multiProcess: options.deafWatch === true,
           maxAtomBytes: 1 << 20,
           reclaim: false,
         },
@@ -282,6 +291,7 @@ function plainHarness(name: string, options: { reusePointers: boolean }): Confor
           store.root = next;
           return true;
         },
+        ...(options.deafWatch === true ? { watchRoot: () => () => {} } : {}),
         close: async () => {},
       };
     },

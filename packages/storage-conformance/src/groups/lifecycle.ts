@@ -96,6 +96,43 @@ export const lifecycle: ScenarioGroup = {
       },
     },
     {
+      key: 'lifecycle.watch-root',
+      title: 'watchRoot reports each commit another backend on the location makes, until it is stopped',
+      requires: { multiProcess: true },
+      timeout: 20_000,
+      async run({ backend, open }) {
+        assert.isFunction(backend.watchRoot, 'a multi-process backend is guarded with a watchRoot');
+        const other = await open();
+        let committed = 0;
+        let reported = 0;
+        let wake: (() => void) | undefined;
+        const stop = (backend.watchRoot as NonNullable<typeof backend.watchRoot>)(() => {
+          reported = committed;
+          wake?.();
+        });
+        try {
+          let root = await other.readRoot();
+          // Two rounds: a call after each commit, so one early call cannot pass for both.
+          for (const round of [1, 2]) {
+            root = await commitNode(other, root, `watched ${round}`);
+            committed = round;
+            const deadline = Date.now() + 5_000;
+            while (reported < round) {
+              assert.isBelow(Date.now(), deadline, `watchRoot did not report commit ${round} within 5 s`);
+              await new Promise<void>((resolve) => {
+                wake = resolve;
+                setTimeout(resolve, 100);
+              });
+            }
+            assert.strictEqual(await backend.readRoot(), root, 'the watching backend reads the new root');
+          }
+        } finally {
+          stop();
+          await other.close();
+        }
+      },
+    },
+    {
       key: 'lifecycle.exclusive-location',
       title: 'a second open of a location held by an open backend rejects with locked, and works after close',
       requires: { multiProcess: false },
