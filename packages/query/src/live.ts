@@ -21,7 +21,7 @@ import { compile, type Test } from './compile.js';
 import { invalidArgument, queryError } from './errors.js';
 import type { ExprNode } from './expr.js';
 import { IndexedCollection } from './indexed-collection.js';
-import type { Step } from './plan/build.js';
+import { leadingSteps, type Step } from './plan/build.js';
 import type { SortKey } from './plan/sort.js';
 import { canonical, compareValues } from './values.js';
 
@@ -116,13 +116,8 @@ interface Shape {
 }
 
 function shapeOf(steps: readonly Step[]): Shape {
-  let i = 0;
-  const preds: ExprNode[] = [];
-  while (i < steps.length && (steps[i] as Step).kind === 'where')
-    preds.push((steps[i++] as { expr: ExprNode }).expr);
-  const order: SortKey[] = [];
-  while (i < steps.length && (steps[i] as Step).kind === 'orderBy')
-    order.push((steps[i++] as { key: SortKey }).key);
+  const { preds, order, next } = leadingSteps(steps);
+  let i = next;
   let start = 0;
   let end = Number.POSITIVE_INFINITY;
   for (; i < steps.length; i++) {

@@ -68,8 +68,17 @@ function common(older: LNode | undefined, newer: LNode | undefined, max: number,
   return shared;
 }
 
-/** The delta from list tree `older` to `newer`, or `undefined` when it would hold too many items. */
-export function diffLists(older: LSlot | undefined, newer: LSlot | undefined): ListDelta | undefined {
+/** Two list versions' roots, lengths and the common prefix and suffix of their items. */
+interface Splice {
+  readonly o: LNode | undefined;
+  readonly n: LNode | undefined;
+  readonly oldLength: number;
+  readonly newLength: number;
+  readonly prefix: number;
+  readonly suffix: number;
+}
+
+function spliceOf(older: LSlot | undefined, newer: LSlot | undefined): Splice {
   const o = older === undefined ? undefined : lload(older);
   const n = newer === undefined ? undefined : lload(newer);
   const oldLength = o === undefined ? 0 : lcount(o);
@@ -77,6 +86,12 @@ export function diffLists(older: LSlot | undefined, newer: LSlot | undefined): L
   const shortest = Math.min(oldLength, newLength);
   const prefix = common(o, n, shortest, false);
   const suffix = common(o, n, shortest - prefix, true);
+  return { o, n, oldLength, newLength, prefix, suffix };
+}
+
+/** The delta from list tree `older` to `newer`, or `undefined` when it would hold too many items. */
+export function diffLists(older: LSlot | undefined, newer: LSlot | undefined): ListDelta | undefined {
+  const { n, oldLength, newLength, prefix, suffix } = spliceOf(older, newer);
   const inserted = newLength - prefix - suffix;
   if (inserted > deltaLimit(newLength)) return undefined;
   const items: unknown[] = [];
@@ -94,13 +109,7 @@ export function* listChanges(
   older: LSlot | undefined,
   newer: LSlot | undefined,
 ): Generator<EntryChange<number>> {
-  const o = older === undefined ? undefined : lload(older);
-  const n = newer === undefined ? undefined : lload(newer);
-  const oldLength = o === undefined ? 0 : lcount(o);
-  const newLength = n === undefined ? 0 : lcount(n);
-  const shortest = Math.min(oldLength, newLength);
-  const prefix = common(o, n, shortest, false);
-  const suffix = common(o, n, shortest - prefix, true);
+  const { o, n, oldLength, newLength, prefix, suffix } = spliceOf(older, newer);
   const oldMiddle = oldLength - prefix - suffix;
   const newMiddle = newLength - prefix - suffix;
   const item = (root: LNode, i: number) => {

@@ -116,6 +116,18 @@ function sourcePlan(
   return node;
 }
 
+/** The leading `where` predicates and `orderBy` keys of `steps`, and the index of the step after them. */
+export function leadingSteps(steps: readonly Step[]): { preds: ExprNode[]; order: SortKey[]; next: number } {
+  let i = 0;
+  const preds: ExprNode[] = [];
+  while (i < steps.length && (steps[i] as Step).kind === 'where')
+    preds.push((steps[i++] as { expr: ExprNode }).expr);
+  const order: SortKey[] = [];
+  while (i < steps.length && (steps[i] as Step).kind === 'orderBy')
+    order.push((steps[i++] as { key: SortKey }).key);
+  return { preds, order, next: i };
+}
+
 export function buildPlan(
   source: unknown,
   label: string,
@@ -124,13 +136,9 @@ export function buildPlan(
   fresh: boolean,
 ): PlanNode {
   const steps = pushLimitsDown(given);
-  let i = 0;
-  const preds: ExprNode[] = [];
-  while (i < steps.length && (steps[i] as Step).kind === 'where')
-    preds.push((steps[i++] as { expr: ExprNode }).expr);
-  const order: SortKey[] = [];
-  while (i < steps.length && (steps[i] as Step).kind === 'orderBy')
-    order.push((steps[i++] as { key: SortKey }).key);
+  const lead = leadingSteps(steps);
+  let i = lead.next;
+  const { preds, order } = lead;
   let offset = 0;
   let limit: number | undefined;
   while (i < steps.length) {
