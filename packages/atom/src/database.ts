@@ -19,6 +19,8 @@ export interface DatabaseHost extends CommitHost {
    * Throws `closed` once the space is closing, `not-found` for a commit no longer kept.
    */
   snapshot(asOf?: number): Snapshot;
+  /** The space's clock (ms since the epoch). */
+  now(): number;
   /** Registers a transaction just begun; `reclaim` keeps its snapshot while it is active. Holds it weakly. */
   track(tx: Transaction): void;
   /** A subscription to database `database`'s commits (see `changes.ts`). */
@@ -68,7 +70,8 @@ export class Database {
   begin(options: BeginOptions = {}): Transaction {
     const snapshot = this.#host.snapshot(options.asOf);
     const readOnly = options.readOnly === true || options.asOf !== undefined;
-    const tx = new Transaction(this.#host, this.name, snapshot, readOnly);
+    const time = options.asOf !== undefined ? snapshot.timestamp : this.#host.now();
+    const tx = new Transaction(this.#host, this.name, snapshot, readOnly, time);
     this.#host.track(tx);
     return tx;
   }

@@ -40,6 +40,12 @@ export interface ObjectSpaceOptions {
   };
   /** Earlier commits kept readable for time travel (default 32). */
   readonly historyLimit?: number;
+  /**
+   * The clock (ms since the epoch) that stamps commits and gives each transaction its `time`
+   * (default `Date.now`). Tests inject one to control expiry; commit times never go back even
+   * if it does.
+   */
+  readonly clock?: () => number;
   /** How often a group of commits is re-tried when another process moved the root (default 20). */
   readonly casRetries?: number;
   /**
@@ -95,10 +101,16 @@ export class ObjectSpace {
 
   private constructor(backend: StorageBackend, options: ObjectSpaceOptions) {
     const store = new AtomStore(backend, options.cache ?? {});
-    const history = new History(store, options.historyLimit ?? 32, {
-      commits: options.checkpoint?.commits ?? 10_000,
-      bytes: options.checkpoint?.bytes ?? 16 * 1024 * 1024,
-    });
+    const clock = options.clock ?? Date.now;
+    const history = new History(
+      store,
+      options.historyLimit ?? 32,
+      {
+        commits: options.checkpoint?.commits ?? 10_000,
+        bytes: options.checkpoint?.bytes ?? 16 * 1024 * 1024,
+      },
+      clock,
+    );
     this.#store = store;
     this.#history = history;
     this.#pipeline = new CommitPipeline(
@@ -134,6 +146,7 @@ export class ObjectSpace {
         return history.snapshot(asOf);
       },
       track: (tx) => readers.track(tx),
+      now: clock,
       commit: (tx) =>
         this.#closing !== undefined ? Promise.reject(closedWhileRunning(tx)) : pipeline.enqueue(tx),
       subscribe: (database, listener, options) => {
@@ -155,6 +168,8 @@ export class ObjectSpace {
    * await db.transact((tx) => tx.set('greeting', 'hello'));
    */
   static async open(backend: StorageBackend, options: ObjectSpaceOptions = {}): Promise<ObjectSpace> {
+    if (options.clock !== undefined && typeof options.clock !== 'function')
+      throw invalid('clock must be a function returning ms since the epoch');
     const limit = options.historyLimit;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
       throw invalid(`historyLimit must be a non-negative integer, got ${limit}`);

@@ -64,6 +64,12 @@ export class Transaction {
     readonly database: string,
     /** @internal */ readonly snapshot: Snapshot,
     readonly readOnly: boolean,
+    /**
+     * The transaction's time (ms since the epoch): the space's clock when it began, or, for a
+     * transaction `asOf` an earlier commit, that commit's time. Fixed for its whole life, so
+     * what it decides by time (an entry's expiry) stays stable while it runs.
+     */
+    readonly time: number = snapshot.timestamp,
   ) {
     this.#host = host;
   }

@@ -7,7 +7,7 @@
 import { sameAtom } from '@proto/atom';
 import { assertKey, cursorOf, type Dictionary, type Key } from '@proto/collections';
 import { invalidArgument, show } from './errors.js';
-import { IndexData, normalizePk, sameDefinition } from './index-data.js';
+import { IndexCursor, IndexData, normalizePk, sameDefinition } from './index-data.js';
 import {
   type IndexDeclaration,
   KindIndex,
@@ -136,6 +136,33 @@ export class CollectionState {
     if (old === undefined) return this;
     const indexes = this.indexes.map((ix) => ix.update(pk, old, NO_KEY));
     return new CollectionState(this.data.delete(pk), indexes, this.keyPath);
+  }
+
+  /**
+   * At most `max` records: the first ones in the order of ordered index `by` (smallest key
+   * first; ties in primary-key order) are deleted, then, if records without an entry in it
+   * remain above the bound, the first ones in primary-key order.
+   */
+  trim(max: number, by: string): CollectionState {
+    let excess = this.size - max;
+    if (excess <= 0) return this;
+    const index = this.orderedIndex(by);
+    if (index === undefined) invalidArgument(`trim(): no ordered index named '${by}'`);
+    if (index.multi)
+      invalidArgument(`trim(): index '${by}' holds several keys per record; trim by a single-valued index`);
+    const victims: unknown[] = [];
+    const c = new IndexCursor(index.tree, undefined, false);
+    while (victims.length < excess && c.next()) victims.push(c.key);
+    let state: CollectionState = this;
+    for (const pk of victims) state = state.delete(pk as Key);
+    excess = state.size - max;
+    if (excess > 0) {
+      const rest: unknown[] = [];
+      const all = cursorOf(state.data);
+      while (rest.length < excess && all.next()) rest.push(all.key);
+      for (const pk of rest) state = state.delete(pk as Key);
+    }
+    return state;
   }
 
   /** Adds an index built over the records: through its kind (`build`), whatever the kind. */

@@ -11,6 +11,18 @@ export type {
 } from './aggregate.js';
 export { normalize } from './compile.js';
 export { isUniqueViolation, QueryError, UniqueConstraintError } from './errors.js';
+export {
+  type CacheOptions,
+  type CacheRecord,
+  CacheView,
+  ExpiringCache,
+  type SetOptions,
+  type Sweeper,
+  type SweeperOptions,
+  type SweeperStats,
+  type SweepOptions,
+  type SweepReport,
+} from './expiring.js';
 export { type ExplainOptions, type Explanation, planText } from './explain.js';
 export {
   type Accessor,

@@ -258,6 +258,24 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
   }
 
   /**
+   * Keeps at most `max` records, deleting first the ones with the smallest keys in ordered
+   * index `by` (ties in primary-key order; records without an entry in it go after those, in
+   * primary-key order): a capped collection. It is recorded as one operation and reads nothing,
+   * so when the transaction rebases onto a newer version it runs again there: concurrent
+   * transactions that insert records and trim never conflict over it, and the bound holds after
+   * every commit. `by` must be an ordered index of one key per record.
+   * @example
+   * events.put(event).trim(10_000, { by: 'byTime' }) // drop the oldest beyond 10,000
+   */
+  trim(max: number, options: { readonly by: string }): IndexedCollection<V, K> {
+    if (!Number.isSafeInteger(max) || max < 0)
+      invalidArgument(`trim() takes a non-negative integer, got ${String(max)}`);
+    const by = options?.by;
+    if (typeof by !== 'string') invalidArgument('trim(max, { by }) needs the name of an ordered index');
+    return this.#derive(this._state().trim(max, by), { kind: 'trim', max, by });
+  }
+
+  /**
    * Adds an index over the existing records (built in one sorted pass). Creating an index that
    * exists with the same definition does nothing; with another definition it throws.
    * @example

@@ -18,7 +18,8 @@ export type CollectionOp =
   | { readonly kind: 'set'; readonly key: Key; readonly record: unknown }
   | { readonly kind: 'delete'; readonly key: Key }
   | { readonly kind: 'create-index'; readonly declaration: IndexDeclaration }
-  | { readonly kind: 'drop-index'; readonly name: string };
+  | { readonly kind: 'drop-index'; readonly name: string }
+  | { readonly kind: 'trim'; readonly max: number; readonly by: string };
 
 /** @internal The op log of a tracked collection: its last operation, or none. */
 export type CollectionOps = OpNode<CollectionOp> | undefined;
@@ -46,6 +47,8 @@ export function applyOp(state: CollectionState, op: CollectionOp): CollectionSta
       return state.createIndex(op.declaration);
     case 'drop-index':
       return state.dropIndex(op.name);
+    case 'trim':
+      return state.trim(op.max, op.by);
     default: {
       const unknown: never = op;
       return unknownOp(unknown);

@@ -97,11 +97,14 @@ export class History {
   /** Told of every commit the head moves through (set while the space has subscribers). */
   observer: CommitObserver | undefined = undefined;
 
+  readonly #clock: () => number;
+
   /** `limit`: earlier commits kept (a non-negative integer); both checked by the caller. */
-  constructor(store: AtomStore, limit: number, policy: CheckpointPolicy) {
+  constructor(store: AtomStore, limit: number, policy: CheckpointPolicy, clock: () => number = Date.now) {
     this.#store = store;
     this.#limit = limit;
     this.#policy = policy;
+    this.#clock = clock;
   }
 
   /** The newest commit known to be durable. */
@@ -264,7 +267,7 @@ export class History {
    */
   next(base: Head, state: SpaceState, checkpoint = false): Draft {
     const sequence = base.sequence + 1;
-    const timestamp = Math.max(Date.now(), base.timestamp);
+    const timestamp = Math.max(this.#clock(), base.timestamp);
     const kept = this.#keep(base);
     const policy = this.#policy;
     const due = checkpoint || base.deltas + 1 > policy.commits || base.deltaBytes >= policy.bytes;
