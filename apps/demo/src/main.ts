@@ -5,7 +5,7 @@
  * concurrency), a contended checkout whose conflicts are retried without losing a sale, a
  * leaderboard of commutative increments, time travel to an earlier commit, indexed queries with
  * the plans the optimizer chose, a live top five kept current from each commit's diff and an
- * audit of what changed between two commits, and, on every run
+ * audit of what changed between two commits, a session store whose sessions expire, and, on every run
  * after the first, that the data of earlier runs survived. It checks its own results and
  * exits non-zero if any invariant fails.
  *
@@ -20,6 +20,7 @@ import { openWalBackend } from '@proto/storage-wal';
 import { type Product, seedCatalog } from './catalog.js';
 import { liveLeaderboard } from './live.js';
 import { check, section, step } from './report.js';
+import { sessionStore } from './sessions.js';
 
 type Cart = Dictionary<string, number>;
 
@@ -158,6 +159,9 @@ async function main(): Promise<void> {
 
     // 7. Changes you can subscribe to: a live top five, and an audit between two commits.
     await liveLeaderboard(space, shop);
+
+    // 8. A session store: entries that expire, computed once, swept for real.
+    await sessionStore(shop);
 
     section('Done');
     step(`commits so far: ${space.sequence}; run the demo again to see the data survive`);

@@ -26,6 +26,7 @@ describe('demo: the main job', () => {
     expect(first.stdout).not.toContain('check failed');
     expect(first.stdout).toContain('✓ the live top 5 equals the query run from scratch');
     expect(first.stdout).toContain('✓ the audit accounts for every point the sixty transactions added');
+    expect(first.stdout).toContain('✓ the short sessions expired, the long one is live');
     const second = runDemo();
     expect(second.status).toBe(0);
     expect(second.stdout).toContain('run #2: found 10 orders from earlier runs on disk');
