@@ -5,26 +5,31 @@
 import type { AtomPointer } from '../storage/backend.js';
 import type { Transaction } from '../transaction.js';
 
-/** Tracked transactions between two sweeps of the ones that ended or were collected. */
+/** Tracked transactions before the first sweep of the ones that ended or were collected. */
 const SWEEP_EVERY = 4096;
 
 /**
  * A weak set of transactions. A transaction counts while it is `active`; it leaves when a
- * sweep finds it inactive or garbage-collected (`snapshotsToKeep` sweeps, and so does every
- * `SWEEP_EVERY`-th `track`, which bounds the set by the active transactions plus that many).
- * No finalizer is registered per transaction: a commit costs one `WeakRef`, not a
- * finalization-registry cell that every garbage collection has to process.
+ * sweep finds it inactive or garbage-collected. `snapshotsToKeep` sweeps, and so does `track`
+ * once the set has grown by `SWEEP_EVERY` plus what the last sweep left: the set stays within
+ * about twice the transactions a sweep cannot drop, and sweeping costs O(1) per `track`
+ * amortized. (That matters: a `WeakRef` keeps its target alive until the current synchronous
+ * job ends, so a loop beginning many read-only transactions in one job holds all of them, and
+ * a sweep every fixed number of tracks would rescan them all each time.) No finalizer is
+ * registered per transaction: a commit costs one `WeakRef`, not a finalization-registry cell
+ * that every garbage collection has to process.
  */
 export class ActiveReaders {
   readonly #readers = new Set<WeakRef<Transaction>>();
-  #untilSweep = SWEEP_EVERY;
+  /** The set's size at which `track` sweeps next. */
+  #sweepAt = SWEEP_EVERY;
 
   /** Registers `tx`; it does not keep `tx` alive. */
   track(tx: Transaction): void {
     this.#readers.add(new WeakRef(tx));
-    if (--this.#untilSweep === 0) {
-      this.#untilSweep = SWEEP_EVERY;
+    if (this.#readers.size >= this.#sweepAt) {
       this.#sweep();
+      this.#sweepAt = 2 * this.#readers.size + SWEEP_EVERY;
     }
   }
 
