@@ -42,6 +42,7 @@ export {
   indexKind,
   registerIndexKind,
 } from './index-kind.js';
+export { indexValue } from './index-value.js';
 export {
   type CollectionOptions,
   IndexedCollection,
@@ -50,6 +51,15 @@ export {
   type KindIndexSpec,
 } from './indexed-collection.js';
 export { registerKeyFunction } from './key-function.js';
+export type { NearestOptions, Neighbor } from './nearest.js';
+export type {
+  NearestContext,
+  NearestFilter,
+  NearestHit,
+  NearestPath,
+  NearestRequest,
+  NearestSearch,
+} from './nearest-access.js';
 export type { Path, PathOf, PathValue } from './path.js';
 export type { Cursor, PlanInfo } from './plan/node.js';
 export { ExecContext, PlanNode } from './plan/node.js';

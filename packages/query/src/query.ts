@@ -34,6 +34,7 @@ import {
   pathAccessor,
 } from './expr.js';
 import { IndexedCollection } from './indexed-collection.js';
+import { type NearestOptions, NearestSource, type Neighbor, nearestRequest } from './nearest.js';
 import { getterOf, type PathOf, type PathValue, parsePath } from './path.js';
 import { buildPlan, QUERY_PLAN, type Step } from './plan/build.js';
 import type { NamedAggregate } from './plan/group.js';
@@ -295,6 +296,27 @@ export class Query<T> implements Iterable<T>, AsyncIterable<T> {
   /** Replaces each row by the elements `fn(row)` returns. */
   flatMap<U>(fn: (row: T) => Iterable<U> | readonly U[] | undefined): Query<U> {
     return this.#with({ kind: 'flatten', of: fn as (row: unknown) => unknown, text: 'fn' });
+  }
+
+  /**
+   * The `options.k` rows nearest to `vector` by the vector at `path`, as `{ record, key, distance }`,
+   * nearest first (ties by key). The `where` steps before it filter the candidates (the planner
+   * picks pre-filtering or a filtering index scan); steps after it see the neighbours.
+   * @example
+   * from(products).where('category', '=', 'shoes').nearest('embedding', query, { k: 10 })
+   */
+  nearest<P extends PathOf<T> & string>(
+    path: P,
+    vector: Float32Array | readonly number[],
+    options: NearestOptions,
+  ): Query<Neighbor<T>> {
+    const source = new NearestSource(
+      this.source,
+      this.label,
+      this.steps,
+      nearestRequest(path, vector, options),
+    );
+    return new Query<Neighbor<T>>(source as unknown as SourceLike, 'nearest', []);
   }
 
   // --- planning ---------------------------------------------------------------------
