@@ -20,9 +20,9 @@ import { IndexedCollection } from './indexed-collection.js';
 import { KindIndex } from './kind-index.js';
 import type { NearestFilter, NearestPath, NearestRequest, NearestSearch } from './nearest-access.js';
 import { getterOf, parsePath } from './path.js';
-import { CollectionRef, Observe } from './plan/access.js';
+import { CollectionRef, Fetch, Observe } from './plan/access.js';
 import { buildPlan, QUERY_PLAN, type Step } from './plan/build.js';
-import { C_FETCH, jitter } from './plan/cost.js';
+import { C_FETCH, C_INDEX, C_SEEK, jitter } from './plan/cost.js';
 import { ArrayCursor, type Cursor, ExecContext, PlanNode } from './plan/node.js';
 import { planCollection } from './plan/planner.js';
 import { compareValues } from './values.js';
@@ -236,15 +236,20 @@ export class NearestSource {
       candidates = plan;
       const rows = plan.estimate();
       const records = Math.max(1, state.size);
+      // An index access under a Fetch yields keys cheaply; anything else reads records.
+      const candidateCost =
+        plan instanceof Fetch ? C_SEEK + rows * C_INDEX : C_SEEK + Math.min(records, rows * 4) * C_FETCH;
       filterOf = (r) => {
         const data = r.state.data;
         return {
           text,
           rows,
-          cost: 11 + rows * C_FETCH,
+          cost: candidateCost,
           selectivity: Math.min(1, rows / records),
           *candidates() {
-            const c = plan.open(new ExecContext());
+            // Only the keys are needed: below a Fetch they come without reading the records.
+            const keysOnly = plan instanceof Fetch ? plan.child : plan;
+            const c = keysOnly.run(new ExecContext());
             while (c.next()) yield c.key as Key;
           },
           matches: (pk) => {

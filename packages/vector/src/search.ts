@@ -176,11 +176,18 @@ export function ivfScan(
   const want = filter === undefined ? Math.min(nprobe, lists) : Math.min(Math.max(nprobe, minLists), lists);
   let scored = 0;
   let probed = 0;
+  // With a filter the scan goes on past `want` lists until k records match and the last
+  // `nprobe` lists changed nothing in the top k (the matching neighbours can be spread wide).
+  let changed = 0;
   while (probed < lists) {
-    if (probed >= want && (filter === undefined || top.keys.length >= k)) break;
+    if (probed >= want && (filter === undefined || (top.keys.length >= k && probed - changed >= nprobe)))
+      break;
     const list = order[probed++] as number;
+    const worst = top.worst;
+    const size = top.keys.length;
     for (const block of index.listBlocks(list))
       scored += scoreBlock(block, query, index.definition.metric, index.dim, out, top, filter);
+    if (top.worst !== worst || top.keys.length !== size) changed = probed;
   }
   return { hits: top.hits(), scored, detail: `probed ${probed}/${lists} lists` };
 }

@@ -243,7 +243,7 @@ export function nprobeFor(index: VectorIndex, request: Pick<NearestRequest, 'npr
     // Measured on the bench's clustered data (README, "Choosing nprobe"): the fraction of the
     // lists to probe for a recall@10 target.
     const r = request.recall;
-    const fraction = r <= 0.8 ? 0.01 : r <= 0.9 ? 0.02 : r <= 0.95 ? 0.04 : r <= 0.99 ? 0.1 : 1;
+    const fraction = r <= 0.8 ? 0.015 : r <= 0.9 ? 0.03 : r <= 0.95 ? 0.06 : r <= 0.99 ? 0.15 : 1;
     return Math.min(lists, Math.max(1, Math.ceil(lists * fraction)));
   }
   if (index.definition.nprobe > 0) return Math.min(lists, index.definition.nprobe);
@@ -261,7 +261,9 @@ function nearestPaths(
     invalid(
       `nearest('${request.path}'): the index is built for the ${definition.metric} metric, not ${request.metric}`,
     );
-  const query = storedVector(request.vector, definition.dim, definition.metric, 'the query vector');
+  // In the kernels' memory, so they read it in place.
+  const query = residentFloats(definition.dim);
+  query.set(storedVector(request.vector, definition.dim, definition.metric, 'the query vector'));
   const { k } = request;
   const n = Math.max(index.size, 1);
   const distanceCost = definition.dim * COST_PER_COMPONENT;
@@ -295,11 +297,11 @@ function nearestPaths(
     const lists = index.lists;
     const nprobe = nprobeFor(index, request);
     const perList = n / lists;
-    // With a filter, probe as many lists as hold about as many matching vectors as nprobe
-    // lists hold vectors, times a margin for the spread of the filtered top k.
+    // With a filter, probe at least as many lists as hold about as many matching vectors as
+    // nprobe lists hold vectors (the matching records are a sample of density `selectivity`),
+    // then more until k match.
     const selectivity = filter === undefined ? 1 : Math.max(filter.selectivity, 1e-6);
-    const minLists =
-      filter === undefined ? nprobe : Math.min(lists, Math.ceil(nprobe / Math.sqrt(selectivity)));
+    const minLists = filter === undefined ? nprobe : Math.min(lists, Math.ceil(nprobe / selectivity));
     const scored = Math.min(n, minLists * perList);
     paths.push({
       operator: filter === undefined ? 'IvfScan' : 'IvfIterativeScan',
