@@ -8,8 +8,8 @@ import type { IndexKind } from './index-kind.js';
 import type { IndexedCollection } from './indexed-collection.js';
 
 /** The kind of index `name` of `collection`, its definition and its index value; `undefined` if there is none. */
-export function indexValue(
-  collection: IndexedCollection<never, Key>,
+export function indexValue<V, K extends Key>(
+  collection: IndexedCollection<V, K>,
   name: string,
 ): { readonly kind: IndexKind; readonly definition: unknown; readonly value: unknown } | undefined {
   const ix = (collection as unknown as IndexedCollection<unknown, Key>)._state().index(name);

@@ -7,6 +7,13 @@
 export { activeKernels, useKernels } from './kernel-choice.js';
 export { type Kernels, scalarKernels, unrolledKernels } from './kernels.js';
 export { storedVector, type VectorMetric } from './metric.js';
+export {
+  type RetrainOptions,
+  type RetrainResult,
+  retrainVectorIndex,
+  type VectorIndexStatus,
+  vectorIndexStatus,
+} from './retrain.js';
 export type { VectorDefinition } from './vector-index.js';
 export { type VectorIndexOptions, vectorIndex, vectorIndexKind } from './vector-kind.js';
 export { residentBytes, wasmKernels } from './wasm-kernels.js';

@@ -61,6 +61,26 @@ export function trainCentroids(
   dim: number,
   options: TrainOptions,
 ): Float32Array {
+  const steps = trainingSteps(points, n, dim, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** Points a training step handles before it yields (to let other work run). */
+const STEP = 512;
+
+/**
+ * `trainCentroids` as steps: it yields every few hundred points, so an asynchronous caller can
+ * let readers and writers run in between (the retraining of a live index does).
+ */
+export function* trainingSteps(
+  points: Float32Array,
+  n: number,
+  dim: number,
+  options: TrainOptions,
+): Generator<void, Float32Array> {
   const random = mulberry32(options.seed);
   const lists = Math.max(1, Math.min(options.lists, n));
   // A seeded sample without replacement (partial Fisher-Yates over positions).
@@ -85,6 +105,7 @@ export function trainCentroids(
   const dist = new Float64Array(m);
   let first = Math.floor(random() * m);
   for (let c = 0; c < lists; c++) {
+    if (c % 16 === 15) yield;
     centroids.set(data.subarray(first * dim, first * dim + dim), c * dim);
     k.l2(centroids.subarray(c * dim, c * dim + dim), data, m, dim, dist);
     let total = 0;
@@ -115,6 +136,7 @@ export function trainCentroids(
   for (let it = 0; it < options.iterations; it++) {
     let changed = 0;
     for (let i = 0; i < m; i++) {
+      if (i % STEP === STEP - 1) yield;
       const c = nearestCentroid(
         data.subarray(i * dim, i * dim + dim),
         centroids,

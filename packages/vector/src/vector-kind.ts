@@ -15,7 +15,7 @@ import {
   type NearestRequest,
   registerIndexKind,
 } from '@proto/query';
-import { trainCentroids } from './kmeans.js';
+import { type TrainOptions, trainCentroids } from './kmeans.js';
 import { invalid, METRICS, storedVector, type VectorMetric, vectorError } from './metric.js';
 import { exactScan, ivfScan, prefilterScan } from './search.js';
 import { coarseOf, type StoredBlock, type VectorDefinition, VectorIndex } from './vector-index.js';
@@ -127,17 +127,22 @@ export function listsFor(definition: VectorDefinition, n: number): number {
   return Math.max(1, Math.min(4096, Math.round(Math.sqrt(n))));
 }
 
-/** Trained centroids for stored-form vectors (`points`: n × dim). */
-export function train(definition: VectorDefinition, points: Float32Array, n: number): Float32Array {
+/** How `definition` trains on `n` vectors. */
+export function trainOptions(definition: VectorDefinition, n: number): TrainOptions {
   const lists = listsFor(definition, n);
-  return trainCentroids(points, n, definition.dim, {
+  return {
     lists,
     seed: definition.seed,
     coarse: coarseOf(definition.metric),
     normalize: definition.metric === 'cosine',
     iterations: ITERATIONS,
     sample: lists * SAMPLE_PER_LIST,
-  });
+  };
+}
+
+/** Trained centroids for stored-form vectors (`points`: n × dim). */
+export function train(definition: VectorDefinition, points: Float32Array, n: number): Float32Array {
+  return trainCentroids(points, n, definition.dim, trainOptions(definition, n));
 }
 
 /** The centroids a definition carries (a retraining's), as floats. */
