@@ -154,6 +154,7 @@ async function main(): Promise<void> {
       'the indexed plan returns what a scan returns, in order',
     );
 
+    await (await import('./similarity.js')).productSimilarity(shop);
     section('Done');
     step(`commits so far: ${space.sequence}; run the demo again to see the data survive`);
   } finally {

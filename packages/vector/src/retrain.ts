@@ -94,7 +94,11 @@ export interface RetrainResult {
 
 const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function optionsOf(definition: VectorDefinition, centroids: Uint8Array): unknown {
+function optionsOf(
+  definition: VectorDefinition,
+  centroids: Uint8Array,
+  calibration: readonly number[],
+): unknown {
   return {
     path: definition.path,
     dim: definition.dim,
@@ -104,6 +108,7 @@ function optionsOf(definition: VectorDefinition, centroids: Uint8Array): unknown
     ...(definition.nprobe === 0 ? {} : { nprobe: definition.nprobe }),
     seed: definition.seed,
     centroids,
+    calibration,
   };
 }
 
@@ -150,12 +155,12 @@ export async function retrainVectorIndex(
     await pause();
     step = steps.next();
   }
-  const centroids = step.value;
+  const { centroids, calibration } = step.value;
   const bytes = new Uint8Array(
     centroids.buffer.slice(centroids.byteOffset, centroids.byteOffset + centroids.byteLength),
   );
   // Assign the snapshot's records to the new lists now, so the commit's build only looks them up.
-  const spec = { kind: vectorIndexKind, options: optionsOf(definition, bytes) };
+  const spec = { kind: vectorIndexKind, options: optionsOf(definition, bytes, calibration) };
   const memo = new WeakMap<object, number>();
   const probe = vectorIndexKind.build(vectorIndexKind.define(index, spec.options), []);
   let assigned = 0;

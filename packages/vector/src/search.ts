@@ -100,7 +100,7 @@ export function exactScan(
   return { hits: top.hits(), scored };
 }
 
-/** Exact distances over the filter's candidates, block by block. */
+/** Exact distances over the filter's candidates (each found through `locations`). */
 export function prefilterScan(
   index: VectorIndex,
   query: Float32Array,
@@ -108,34 +108,39 @@ export function prefilterScan(
   filter: NearestFilter,
 ): NearestSearch {
   const top = new TopK(k);
-  const byBlock = new Map<number, Key[]>();
+  const dim = index.dim;
+  const euclidean = index.definition.metric === 'euclidean';
+  const metric = index.definition.metric;
+  const { locations, blocks } = index;
   let candidates = 0;
+  let scored = 0;
+  let lastAt = -1;
+  let block: StoredBlock | undefined;
+  let floats: Float32Array | undefined;
   for (const pk of filter.candidates()) {
     candidates++;
-    const at = index.locations.get(pk);
+    const at = locations.get(pk);
     if (at === undefined) continue;
-    let list = byBlock.get(at);
-    if (list === undefined) byBlock.set(at, (list = []));
-    list.push(pk);
-  }
-  const dim = index.dim;
-  const metric = index.definition.metric;
-  const kernels = activeKernels();
-  const out = new Float64Array(1);
-  let scored = 0;
-  for (const [at, pks] of byBlock) {
-    const block = index.blocks.get(at) as StoredBlock;
-    const floats = floatsOf(block);
-    for (const pk of pks) {
-      const slot = slotOf(block[0], pk);
-      if (slot < 0) continue;
-      const v = floats.subarray(slot * dim, (slot + 1) * dim);
-      if (metric === 'euclidean') kernels.l2(query, v, 1, dim, out);
-      else kernels.dot(query, v, 1, dim, out);
-      scored++;
-      const d = distanceOf(metric, out[0] as number);
-      if (top.admits(d, pk)) top.add(d, pk);
+    if (at !== lastAt) {
+      block = blocks.get(at) as StoredBlock;
+      floats = floatsOf(block);
+      lastAt = at;
     }
+    const slot = slotOf((block as StoredBlock)[0], pk);
+    if (slot < 0) continue;
+    // One vector at a time: a plain loop beats a call into the kernels here.
+    const f = floats as Float32Array;
+    const base = slot * dim;
+    let a = 0;
+    if (euclidean)
+      for (let j = 0; j < dim; j++) {
+        const x = (query[j] as number) - (f[base + j] as number);
+        a += x * x;
+      }
+    else for (let j = 0; j < dim; j++) a += (query[j] as number) * (f[base + j] as number);
+    scored++;
+    const d = distanceOf(metric, a);
+    if (top.admits(d, pk)) top.add(d, pk);
   }
   return { hits: top.hits(), scored, detail: `${candidates} candidates` };
 }

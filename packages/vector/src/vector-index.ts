@@ -33,6 +33,8 @@ export interface VectorDefinition {
   readonly seed: number;
   /** Trained centroids given by a retraining (`lists × dim` float32 bytes), or null. */
   readonly centroids: Uint8Array | null;
+  /** Their calibration (nprobe per recall level), given with them. */
+  readonly calibration: readonly number[] | null;
 }
 
 /** One stored block: primary keys and their vectors. */
@@ -106,6 +108,8 @@ export class VectorIndex {
     readonly size: number,
     /** Vectors when the lists were trained (0: untrained). */
     readonly trainedSize: number,
+    /** nprobe per recall level (`RECALL_LEVELS`), measured at training; empty untrained. */
+    readonly calibration: readonly number[],
   ) {
     this.dim = definition.dim;
     this.capacity = blockCapacity(definition.dim);
@@ -156,6 +160,7 @@ export class VectorIndex {
       sequences,
       size,
       this.trainedSize,
+      this.calibration,
     );
   }
 
@@ -230,6 +235,7 @@ export class VectorIndex {
   static pack(
     definition: VectorDefinition,
     centroids: Float32Array | undefined,
+    calibration: readonly number[],
     entries: readonly (readonly [Key, Float32Array])[],
     assign: (v: Float32Array, position: number) => number,
   ): VectorIndex {
@@ -273,6 +279,7 @@ export class VectorIndex {
       sequences,
       entries.length,
       centroids === undefined ? 0 : entries.length,
+      calibration,
     );
   }
 }

@@ -15,7 +15,7 @@ import {
   type NearestRequest,
   registerIndexKind,
 } from '@proto/query';
-import { type TrainOptions, trainCentroids } from './kmeans.js';
+import { RECALL_LEVELS, type Trained, type TrainOptions, trainCentroids } from './kmeans.js';
 import { invalid, METRICS, storedVector, type VectorMetric, vectorError } from './metric.js';
 import { exactScan, ivfScan, prefilterScan } from './search.js';
 import { coarseOf, type StoredBlock, type VectorDefinition, VectorIndex } from './vector-index.js';
@@ -65,7 +65,9 @@ function positiveInteger(value: unknown, what: string): number {
 }
 
 function define(index: string, options: unknown): VectorDefinition {
-  const o = options as Partial<VectorIndexOptions & { centroids: Uint8Array }> | undefined;
+  const o = options as
+    | Partial<VectorIndexOptions & { centroids: Uint8Array; calibration: number[] }>
+    | undefined;
   if (typeof o !== 'object' || o === null) invalid(`vector index '${index}': give { path, dim }`);
   if (typeof o.path !== 'string' || o.path.length === 0 || o.path.includes('[]'))
     invalid(`vector index '${index}': give the vector's field as { path: '<field>' }`);
@@ -87,7 +89,13 @@ function define(index: string, options: unknown): VectorDefinition {
   const centroids = o.centroids ?? null;
   if (centroids !== null && (!(centroids instanceof Uint8Array) || centroids.byteLength % (4 * dim) !== 0))
     invalid(`vector index '${index}': centroids must be the float32 bytes of lists × dim floats`);
-  return { path: o.path, dim, metric, lists, trainAt, nprobe, seed, centroids };
+  const calibration = o.calibration ?? null;
+  if (
+    calibration !== null &&
+    (!Array.isArray(calibration) || !calibration.every((x) => Number.isInteger(x) && x > 0))
+  )
+    invalid(`vector index '${index}': calibration must be positive integers`);
+  return { path: o.path, dim, metric, lists, trainAt, nprobe, seed, centroids, calibration };
 }
 
 function getterOf(path: string): (record: unknown) => unknown {
@@ -141,7 +149,7 @@ export function trainOptions(definition: VectorDefinition, n: number): TrainOpti
 }
 
 /** Trained centroids for stored-form vectors (`points`: n × dim). */
-export function train(definition: VectorDefinition, points: Float32Array, n: number): Float32Array {
+export function train(definition: VectorDefinition, points: Float32Array, n: number): Trained {
   return trainCentroids(points, n, definition.dim, trainOptions(definition, n));
 }
 
@@ -166,10 +174,13 @@ function build(definition: VectorDefinition, records: Iterable<readonly [Key, un
   }
   const dim = definition.dim;
   let centroids = givenCentroids(definition);
+  let calibration = definition.calibration ?? [];
   if (centroids === undefined && definition.lists >= 0 && entries.length >= definition.trainAt) {
     const points = residentFloats(entries.length * dim);
     for (let i = 0; i < entries.length; i++) points.set((entries[i] as [Key, Float32Array])[1], i * dim);
-    centroids = train(definition, points, entries.length);
+    const trained = train(definition, points, entries.length);
+    centroids = trained.centroids;
+    calibration = trained.calibration;
   }
   const memo = definition.centroids === null ? undefined : pendingAssignments.get(definition.centroids);
   const empty = new VectorIndex(
@@ -181,8 +192,9 @@ function build(definition: VectorDefinition, records: Iterable<readonly [Key, un
     [0],
     0,
     0,
+    [],
   );
-  return VectorIndex.pack(definition, centroids, entries, (v, i) => {
+  return VectorIndex.pack(definition, centroids, calibration, entries, (v, i) => {
     const source = sources[i];
     const known =
       memo !== undefined && typeof source === 'object' && source !== null ? memo.get(source) : undefined;
@@ -217,12 +229,15 @@ function encode(index: VectorIndex): unknown {
     index.size,
     index.trainedSize,
     c === undefined ? null : new Uint8Array(c.buffer.slice(c.byteOffset, c.byteOffset + c.byteLength)),
+    index.calibration,
   ];
 }
 
 function decode(definition: VectorDefinition, stored: unknown): VectorIndex {
-  if (!Array.isArray(stored) || stored.length !== 7) return corrupt();
-  const [blocks, locations, counts, sequences, size, trainedSize, centroids] = stored as unknown[];
+  if (!Array.isArray(stored) || stored.length !== 8) return corrupt();
+  const [blocks, locations, counts, sequences, size, trainedSize, centroids, calibration] =
+    stored as unknown[];
+  if (!Array.isArray(calibration)) return corrupt();
   const b = resolveSlot(blocks as Atom);
   const l = resolveSlot(locations as Atom);
   if (!(b instanceof Dictionary) || !(l instanceof Dictionary)) return corrupt();
@@ -237,6 +252,7 @@ function decode(definition: VectorDefinition, stored: unknown): VectorIndex {
     sequences as number[],
     size,
     trainedSize as number,
+    calibration as number[],
   );
 }
 
@@ -244,16 +260,19 @@ function decode(definition: VectorDefinition, stored: unknown): VectorIndex {
 export function nprobeFor(index: VectorIndex, request: Pick<NearestRequest, 'nprobe' | 'recall'>): number {
   const lists = index.lists;
   if (request.nprobe !== undefined) return Math.min(lists, request.nprobe);
-  if (request.recall !== undefined) {
-    // Measured on the bench's clustered data (README, "Choosing nprobe"): the fraction of the
-    // lists to probe for a recall@10 target.
-    const r = request.recall;
-    const fraction = r <= 0.8 ? 0.015 : r <= 0.9 ? 0.03 : r <= 0.95 ? 0.06 : r <= 0.99 ? 0.15 : 1;
-    return Math.min(lists, Math.max(1, Math.ceil(lists * fraction)));
-  }
+  const calibrated = (recall: number) => {
+    // The nprobe measured at training for the smallest calibrated level at or above `recall`.
+    const level = RECALL_LEVELS.findIndex((l) => l >= recall);
+    const nprobe = level < 0 ? lists : index.calibration[level];
+    return nprobe === undefined ? Math.max(4, Math.ceil(lists * 0.05)) : nprobe;
+  };
+  if (request.recall !== undefined) return Math.min(lists, Math.max(1, calibrated(request.recall)));
   if (index.definition.nprobe > 0) return Math.min(lists, index.definition.nprobe);
-  return Math.min(lists, Math.max(4, Math.ceil(lists * 0.05)));
+  return Math.min(lists, Math.max(1, calibrated(DEFAULT_RECALL)));
 }
+
+/** The recall the default nprobe aims at. */
+const DEFAULT_RECALL = 0.95;
 
 function nearestPaths(
   index: VectorIndex,
@@ -306,7 +325,10 @@ function nearestPaths(
     // nprobe lists hold vectors (the matching records are a sample of density `selectivity`),
     // then more until k match.
     const selectivity = filter === undefined ? 1 : Math.max(filter.selectivity, 1e-6);
-    const minLists = filter === undefined ? nprobe : Math.min(lists, Math.ceil(nprobe / selectivity));
+    // (At least lists/80 before dividing: a calibration of 1 list says little about how far the
+    // neighbours among a sparse subset lie.)
+    const minLists =
+      filter === undefined ? nprobe : Math.min(lists, Math.ceil(Math.max(nprobe, lists / 80) / selectivity));
     const scored = Math.min(n, minLists * perList);
     paths.push({
       operator: filter === undefined ? 'IvfScan' : 'IvfIterativeScan',
