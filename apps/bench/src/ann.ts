@@ -342,16 +342,16 @@ function main(): void {
       const lines: string[] = [];
       if (brute !== undefined)
         lines.push(
-          `- exact vs hnswlib-node brute force (QPS): ${ratio(exactRow.qps, brute.qps)} (target ≥ 0.5×)`,
+          `- exact vs hnswlib-node brute force: ${ratio(exactRow.qps, brute.qps)} by QPS, ${ratio(brute.p50, exactRow.p50)} by p50 (target ≥ 0.5×)`,
         );
       if (good !== undefined) {
         lines.push(
-          `- IVF at recall ≥ 0.95 (nprobe ${good.nprobe}, recall ${good.recall}): ${ratio(good.qps, exactRow.qps)} exact QPS (target ≥ 10×)`,
+          `- IVF at recall ≥ 0.95 (nprobe ${good.nprobe}, recall ${good.recall}): ${ratio(good.qps, exactRow.qps)} exact QPS, ${ratio(exactRow.p50, good.p50)} by p50 (target ≥ 10×)`,
         );
         const equal = hnswRows.find((h) => h.recall >= good.recall);
         if (equal !== undefined)
           lines.push(
-            `- at equal recall, HNSW efSearch ${equal.ef} (recall ${equal.recall}) vs IVF: ${ratio(equal.qps, good.qps)} IVF's QPS`,
+            `- at equal recall, HNSW efSearch ${equal.ef} (recall ${equal.recall}) vs IVF: ${ratio(equal.qps, good.qps)} IVF's QPS, ${ratio(good.p50, equal.p50)} by p50`,
           );
       } else lines.push('- no nprobe swept reached recall 0.95');
       if (Number.isFinite(hnswBuild))

@@ -50,8 +50,10 @@ export interface NearestFilter {
   readonly cost: number;
   /** The fraction of records estimated to match (`rows / records`). */
   readonly selectivity: number;
-  /** The primary keys of the matching records, from the best plan of the filter (indexes ...). */
+  /** The primary keys of the matching records, from the best plan of the filter (indexes ...), without reading the records when it can. */
   candidates(): Iterable<Key>;
+  /** The matching records with their primary keys (the filter's plan, records fetched). */
+  records(): Iterable<readonly [Key, unknown]>;
   /** True when the record with primary key `pk` matches (a primary-key lookup, then the test). */
   matches(pk: Key): boolean;
 }

@@ -252,6 +252,10 @@ export class NearestSource {
             const c = keysOnly.run(new ExecContext());
             while (c.next()) yield c.key as Key;
           },
+          *records() {
+            const c = plan.run(new ExecContext());
+            while (c.next()) yield [c.key as Key, c.value] as const;
+          },
           matches: (pk) => {
             const record = data.get(pk);
             return record !== undefined && test(record);

@@ -40,7 +40,8 @@ export class Arena {
 
   /** True when `view` lives in this memory. */
   owns(view: ArrayBufferView): boolean {
-    return this.#buffers.has(view.buffer);
+    const buffer = view.buffer;
+    return buffer === this.memory.buffer || this.#buffers.has(buffer);
   }
 
   /** A byte range of `size` (rounded up to a power of two, at least 64) not tied to a view. */

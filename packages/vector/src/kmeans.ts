@@ -164,82 +164,10 @@ export function* trainingSteps(
     if (options.normalize) normalizeRows(centroids, lists, dim);
     if (it > 0 && changed === 0) break;
   }
-  // Calibrated on all the points (up to 200k; else the sample): the training sample fits its own
-  // centroids better than the rest of the data does.
-  const pool = n <= 200_000 ? points : data;
-  const calibration = yield* calibrate(pool, n <= 200_000 ? n : m, dim, centroids, lists, options.coarse);
-  return { centroids, calibration };
+  return { centroids };
 }
 
 /** What a training produced. */
 export interface Trained {
   readonly centroids: Float32Array;
-  /** Lists to probe for the recall@10 levels of `RECALL_LEVELS`, measured on the sample. */
-  readonly calibration: readonly number[];
-}
-
-/** The recall@10 levels a training calibrates nprobe for. */
-export const RECALL_LEVELS: readonly number[] = [0.8, 0.9, 0.95, 0.99];
-
-/**
- * nprobe per recall level: for up to 128 of the points as queries, the exact 10 nearest other
- * points and the rank (in the query's list order) of the list each belongs to; the
- * nprobe for recall r is the quantile of those ranks at half the miss rate asked for (0.975
- * for 0.95: a margin for the estimate's own noise), plus one.
- */
-function* calibrate(
-  data: Float32Array,
-  m: number,
-  dim: number,
-  centroids: Float32Array,
-  lists: number,
-  coarse: Coarse,
-): Generator<void, number[]> {
-  const k = activeKernels();
-  const queries = Math.min(128, m);
-  if (lists === 1 || m < 20) return RECALL_LEVELS.map(() => 1);
-  const distances = new Float64Array(m);
-  const toLists = new Float64Array(lists);
-  const rankOf = new Int32Array(lists);
-  const order = new Int32Array(lists);
-  const ranks: number[] = [];
-  for (let qi = 0; qi < queries; qi++) {
-    yield;
-    const q = Math.floor((qi * m) / queries);
-    const query = data.subarray(q * dim, q * dim + dim);
-    if (coarse === 'dot') {
-      k.dot(query, data, m, dim, distances);
-      for (let i = 0; i < m; i++) distances[i] = -(distances[i] as number);
-      k.dot(query, centroids, lists, dim, toLists);
-      for (let i = 0; i < lists; i++) toLists[i] = -(toLists[i] as number);
-    } else {
-      k.l2(query, data, m, dim, distances);
-      k.l2(query, centroids, lists, dim, toLists);
-    }
-    distances[q] = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < lists; i++) order[i] = i;
-    order.sort((a, b) => (toLists[a] as number) - (toLists[b] as number));
-    for (let i = 0; i < lists; i++) rankOf[order[i] as number] = i;
-    // The 10 nearest other points (a partial selection: 10 passes).
-    const taken = new Set<number>();
-    for (let t = 0; t < 10; t++) {
-      let best = -1;
-      for (let i = 0; i < m; i++)
-        if (!taken.has(i) && (best < 0 || (distances[i] as number) < (distances[best] as number))) best = i;
-      taken.add(best);
-      const list = nearestCentroid(
-        data.subarray(best * dim, best * dim + dim),
-        centroids,
-        lists,
-        dim,
-        coarse,
-        toLists,
-      );
-      ranks.push(rankOf[list] as number);
-    }
-  }
-  ranks.sort((a, b) => a - b);
-  return RECALL_LEVELS.map((level) =>
-    Math.min(lists, (ranks[Math.min(ranks.length - 1, Math.ceil(level * ranks.length) - 1)] as number) + 1),
-  );
 }

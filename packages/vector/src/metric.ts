@@ -50,8 +50,3 @@ export function storedVector(value: unknown, dim: number, metric: VectorMetric, 
   }
   return out;
 }
-
-/** The distance from a raw similarity or L2 value of the kernels. */
-export function distanceOf(metric: VectorMetric, kernelValue: number): number {
-  return metric === 'cosine' ? 1 - kernelValue : metric === 'inner-product' ? -kernelValue : kernelValue;
-}

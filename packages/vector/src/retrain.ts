@@ -10,11 +10,12 @@
  * are assigned there).
  */
 import type { Database } from '@proto/atom';
-import { cursorOf, type Key } from '@proto/collections';
+import { cursorOf, Dictionary, type Key } from '@proto/collections';
 import { type IndexedCollection, indexValue } from '@proto/query';
+import { calibrationSteps } from './calibration.js';
 import { trainingSteps } from './kmeans.js';
 import { invalid } from './metric.js';
-import { floatsOf, type StoredBlock, type VectorDefinition, type VectorIndex } from './vector-index.js';
+import { coarseOf, floatsOf, type StoredBlock, type VectorDefinition, VectorIndex } from './vector-index.js';
 import { pendingAssignments, trainOptions, vectorIndexKind } from './vector-kind.js';
 import { residentFloats } from './wasm-kernels.js';
 
@@ -155,26 +156,61 @@ export async function retrainVectorIndex(
     await pause();
     step = steps.next();
   }
-  const { centroids, calibration } = step.value;
+  const { centroids } = step.value;
   const bytes = new Uint8Array(
     centroids.buffer.slice(centroids.byteOffset, centroids.byteOffset + centroids.byteLength),
   );
-  // Assign the snapshot's records to the new lists now, so the commit's build only looks them up.
-  const spec = { kind: vectorIndexKind, options: optionsOf(definition, bytes, calibration) };
+  const lists = centroids.length / dim;
+  // Assign the snapshot's vectors to the new lists now, so the commit's build only looks them up.
+  const probe = new VectorIndex(
+    definition,
+    centroids,
+    Dictionary.empty(),
+    Dictionary.empty(),
+    [0],
+    [0],
+    0,
+    0,
+    [],
+  );
+  const assign = new Int32Array(at);
+  const listOfKey = new Map<Key, number>();
+  let position = 0;
+  const again = cursorOf(current.blocks);
+  while (again.next()) {
+    for (const pk of (again.value as StoredBlock)[0]) {
+      const list = probe.listOf(points.subarray(position * dim, (position + 1) * dim));
+      assign[position++] = list;
+      listOfKey.set(pk, list);
+      if (position % 512 === 0) await pause();
+    }
+  }
+  const calibrating = calibrationSteps(
+    points,
+    at,
+    dim,
+    assign,
+    centroids,
+    lists,
+    coarseOf(definition.metric),
+  );
+  let calibrationStep = calibrating.next();
+  while (calibrationStep.done !== true) {
+    await pause();
+    calibrationStep = calibrating.next();
+  }
+  const spec = { kind: vectorIndexKind, options: optionsOf(definition, bytes, calibrationStep.value) };
   const memo = new WeakMap<object, number>();
-  const probe = vectorIndexKind.build(vectorIndexKind.define(index, spec.options), []);
-  let assigned = 0;
   const get = (record: unknown) => {
     let v: unknown = record;
     for (const p of definition.path.split('.'))
       v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[p] : undefined;
     return v;
   };
-  for (const [, record] of collection) {
+  for (const [pk, record] of collection) {
     const source = get(record);
-    if (typeof source !== 'object' || source === null) continue;
-    memo.set(source, probe.listOf(storedFrom(source as ArrayLike<number>, definition)));
-    if (++assigned % 512 === 0) await pause();
+    const list = listOfKey.get(pk);
+    if (typeof source === 'object' && source !== null && list !== undefined) memo.set(source, list);
   }
   pendingAssignments.set(bytes, memo);
   snapshot.abort();
@@ -184,18 +220,4 @@ export async function retrainVectorIndex(
     tx.set(root, latest.dropIndex(index).createIndex(index, spec as never));
   });
   return { retrained: true, before, lists: centroids.length / dim };
-}
-
-function storedFrom(v: ArrayLike<number>, definition: VectorDefinition): Float32Array {
-  const out = new Float32Array(definition.dim);
-  let norm = 0;
-  for (let i = 0; i < definition.dim; i++) {
-    out[i] = v[i] as number;
-    norm += (out[i] as number) ** 2;
-  }
-  if (definition.metric === 'cosine' && norm > 0) {
-    const f = 1 / Math.sqrt(norm);
-    for (let i = 0; i < definition.dim; i++) out[i] = (out[i] as number) * f;
-  }
-  return out;
 }

@@ -9,8 +9,8 @@ import { cursorOf, type Key } from '@proto/collections';
 import type { NearestFilter, NearestHit, NearestSearch } from '@proto/query';
 import { compareValues } from '@proto/query';
 import { activeKernels } from './kernel-choice.js';
-import { distanceOf, type VectorMetric } from './metric.js';
-import { coarseOf, floatsOf, type StoredBlock, slotOf, type VectorIndex } from './vector-index.js';
+import type { VectorMetric } from './metric.js';
+import { coarseOf, floatsOf, type StoredBlock, type VectorIndex } from './vector-index.js';
 
 /** The k nearest seen so far, sorted ascending (distance, then key). */
 export class TopK {
@@ -73,8 +73,11 @@ function scoreBlock(
   const k = activeKernels();
   if (metric === 'euclidean') k.l2(query, floats, n, dim, out);
   else k.dot(query, floats, n, dim, out);
+  // distance = sign · value + offset: 1 - dot (cosine), -dot (inner product), l2 (euclidean).
+  const sign = metric === 'euclidean' ? 1 : -1;
+  const offset = metric === 'cosine' ? 1 : 0;
   for (let i = 0; i < n; i++) {
-    const d = distanceOf(metric, out[i] as number);
+    const d = sign * (out[i] as number) + offset;
     if (d > top.worst) continue;
     const key = keys[i] as Key;
     if (!top.admits(d, key)) continue;
@@ -100,46 +103,42 @@ export function exactScan(
   return { hits: top.hits(), scored };
 }
 
-/** Exact distances over the filter's candidates (each found through `locations`). */
+/**
+ * Exact distances over the filter's matching records, from the vectors they hold (the records
+ * were checked when written): one fetch per candidate, as the filter's own plan reads them.
+ */
 export function prefilterScan(
   index: VectorIndex,
   query: Float32Array,
   k: number,
   filter: NearestFilter,
+  vectorOf: (record: unknown) => unknown,
 ): NearestSearch {
   const top = new TopK(k);
   const dim = index.dim;
-  const euclidean = index.definition.metric === 'euclidean';
   const metric = index.definition.metric;
-  const { locations, blocks } = index;
   let candidates = 0;
   let scored = 0;
-  let lastAt = -1;
-  let block: StoredBlock | undefined;
-  let floats: Float32Array | undefined;
-  for (const pk of filter.candidates()) {
+  for (const [pk, record] of filter.records()) {
     candidates++;
-    const at = locations.get(pk);
-    if (at === undefined) continue;
-    if (at !== lastAt) {
-      block = blocks.get(at) as StoredBlock;
-      floats = floatsOf(block);
-      lastAt = at;
-    }
-    const slot = slotOf((block as StoredBlock)[0], pk);
-    if (slot < 0) continue;
-    // One vector at a time: a plain loop beats a call into the kernels here.
-    const f = floats as Float32Array;
-    const base = slot * dim;
-    let a = 0;
-    if (euclidean)
+    const v = vectorOf(record) as ArrayLike<number> | undefined | null;
+    if (v === undefined || v === null || v.length !== dim) continue;
+    let dot = 0;
+    let norm = 0;
+    let l2 = 0;
+    if (metric === 'euclidean')
       for (let j = 0; j < dim; j++) {
-        const x = (query[j] as number) - (f[base + j] as number);
-        a += x * x;
+        const x = (query[j] as number) - Math.fround(v[j] as number);
+        l2 += x * x;
       }
-    else for (let j = 0; j < dim; j++) a += (query[j] as number) * (f[base + j] as number);
+    else
+      for (let j = 0; j < dim; j++) {
+        const x = Math.fround(v[j] as number);
+        dot += (query[j] as number) * x;
+        norm += x * x;
+      }
     scored++;
-    const d = distanceOf(metric, a);
+    const d = metric === 'euclidean' ? l2 : metric === 'cosine' ? 1 - dot / Math.sqrt(norm) : -dot;
     if (top.admits(d, pk)) top.add(d, pk);
   }
   return { hits: top.hits(), scored, detail: `${candidates} candidates` };

@@ -15,11 +15,12 @@ import {
   type NearestRequest,
   registerIndexKind,
 } from '@proto/query';
-import { RECALL_LEVELS, type Trained, type TrainOptions, trainCentroids } from './kmeans.js';
+import { calibrate, calibratedNprobe } from './calibration.js';
+import { type Trained, type TrainOptions, trainCentroids } from './kmeans.js';
 import { invalid, METRICS, storedVector, type VectorMetric, vectorError } from './metric.js';
 import { exactScan, ivfScan, prefilterScan } from './search.js';
 import { coarseOf, type StoredBlock, type VectorDefinition, VectorIndex } from './vector-index.js';
-import { residentFloats } from './wasm-kernels.js';
+import { residentCopy, residentFloats } from './wasm-kernels.js';
 
 /** Float32 bytes as floats the kernels read in place. */
 function floatsFromBytes(bytes: Uint8Array): Float32Array {
@@ -43,7 +44,7 @@ export interface VectorIndexOptions {
   readonly lists?: number | 'auto' | 'none';
   /** Vectors a build needs before it trains the lists (default 1024); fewer stay in one exact list. */
   readonly trainAt?: number;
-  /** Lists a query probes by default (default: about 5% of the lists, at least 4). */
+  /** Lists a query probes by default (default: the nprobe calibrated at training for recall 0.95). */
   readonly nprobe?: number;
   /** Seed of the k-means training (default 42): the same records and seed give the same lists. */
   readonly seed?: number;
@@ -178,12 +179,33 @@ function build(definition: VectorDefinition, records: Iterable<readonly [Key, un
   if (centroids === undefined && definition.lists >= 0 && entries.length >= definition.trainAt) {
     const points = residentFloats(entries.length * dim);
     for (let i = 0; i < entries.length; i++) points.set((entries[i] as [Key, Float32Array])[1], i * dim);
-    const trained = train(definition, points, entries.length);
-    centroids = trained.centroids;
-    calibration = trained.calibration;
+    centroids = train(definition, points, entries.length).centroids;
+    const assign = assignAll(definition, centroids, entries, sources);
+    calibration = calibrate(
+      points,
+      entries.length,
+      dim,
+      assign,
+      centroids,
+      centroids.length / dim,
+      coarseOf(definition.metric),
+    );
+    return VectorIndex.pack(definition, centroids, calibration, entries, (_, i) => assign[i] as number);
   }
+  if (centroids === undefined) return VectorIndex.pack(definition, undefined, [], entries, () => 0);
+  const assign = assignAll(definition, centroids, entries, sources);
+  return VectorIndex.pack(definition, centroids, calibration, entries, (_, i) => assign[i] as number);
+}
+
+/** The list of every entry (a retraining's precomputed assignments are looked up by vector). */
+function assignAll(
+  definition: VectorDefinition,
+  centroids: Float32Array,
+  entries: readonly (readonly [Key, Float32Array])[],
+  sources: readonly unknown[],
+): Int32Array {
   const memo = definition.centroids === null ? undefined : pendingAssignments.get(definition.centroids);
-  const empty = new VectorIndex(
+  const probe = new VectorIndex(
     definition,
     centroids,
     Dictionary.empty(),
@@ -194,12 +216,14 @@ function build(definition: VectorDefinition, records: Iterable<readonly [Key, un
     0,
     [],
   );
-  return VectorIndex.pack(definition, centroids, calibration, entries, (v, i) => {
+  const assign = new Int32Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
     const source = sources[i];
     const known =
       memo !== undefined && typeof source === 'object' && source !== null ? memo.get(source) : undefined;
-    return known ?? empty.listOf(v);
-  });
+    assign[i] = known ?? probe.listOf((entries[i] as readonly [Key, Float32Array])[1]);
+  }
+  return assign;
 }
 
 function update(index: VectorIndex, pk: Key, before: unknown, after: unknown): VectorIndex {
@@ -256,19 +280,24 @@ function decode(definition: VectorDefinition, stored: unknown): VectorIndex {
   );
 }
 
-/** The default nprobe of an index, or the one a target recall asks for. */
-export function nprobeFor(index: VectorIndex, request: Pick<NearestRequest, 'nprobe' | 'recall'>): number {
+/**
+ * The lists to probe: `nprobe` when asked, else the calibrated nprobe for the recall asked (the
+ * default 0.95) at neighbour depth `depth` (k, or k / selectivity under a filter).
+ */
+export function nprobeFor(
+  index: VectorIndex,
+  request: Pick<NearestRequest, 'nprobe' | 'recall'>,
+  depth: number,
+  selectivity = 1,
+): number {
   const lists = index.lists;
-  if (request.nprobe !== undefined) return Math.min(lists, request.nprobe);
-  const calibrated = (recall: number) => {
-    // The nprobe measured at training for the smallest calibrated level at or above `recall`.
-    const level = RECALL_LEVELS.findIndex((l) => l >= recall);
-    const nprobe = level < 0 ? lists : index.calibration[level];
-    return nprobe === undefined ? Math.max(4, Math.ceil(lists * 0.05)) : nprobe;
-  };
-  if (request.recall !== undefined) return Math.min(lists, Math.max(1, calibrated(request.recall)));
-  if (index.definition.nprobe > 0) return Math.min(lists, index.definition.nprobe);
-  return Math.min(lists, Math.max(1, calibrated(DEFAULT_RECALL)));
+  if (request.nprobe !== undefined) return Math.min(lists, Math.ceil(request.nprobe / selectivity));
+  if (request.recall === undefined && index.definition.nprobe > 0)
+    return Math.min(lists, Math.ceil(index.definition.nprobe / selectivity));
+  const recall = request.recall ?? DEFAULT_RECALL;
+  if (recall > 0.99) return lists;
+  const calibrated = calibratedNprobe(index.calibration, recall, depth);
+  return Math.min(lists, Math.max(1, calibrated ?? Math.ceil(Math.max(4, lists * 0.05) / selectivity)));
 }
 
 /** The recall the default nprobe aims at. */
@@ -285,9 +314,9 @@ function nearestPaths(
     invalid(
       `nearest('${request.path}'): the index is built for the ${definition.metric} metric, not ${request.metric}`,
     );
-  // In the kernels' memory, so they read it in place.
-  const query = residentFloats(definition.dim);
-  query.set(storedVector(request.vector, definition.dim, definition.metric, 'the query vector'));
+  const stored = storedVector(request.vector, definition.dim, definition.metric, 'the query vector');
+  // Each search copies it into the kernels' memory (a reused range), so they read it in place.
+  const query = () => residentCopy(stored);
   const { k } = request;
   const n = Math.max(index.size, 1);
   const distanceCost = definition.dim * COST_PER_COMPONENT;
@@ -303,7 +332,7 @@ function nearestPaths(
       scored: index.size,
       exact: true,
       usesCandidates: false,
-      search: (current, f) => exactScan(current, query, k, f),
+      search: (current, f) => exactScan(current, query(), k, f),
     },
   ];
   if (filter !== undefined) {
@@ -314,21 +343,21 @@ function nearestPaths(
       scored: filter.rows,
       exact: true,
       usesCandidates: true,
-      search: (current, f) => prefilterScan(current, query, k, f as NonNullable<typeof f>),
+      search: (current, f) =>
+        prefilterScan(current, stored, k, f as NonNullable<typeof f>, (record) =>
+          vectorAt(definition, record),
+        ),
     });
   }
   if (index.trained) {
     const lists = index.lists;
-    const nprobe = nprobeFor(index, request);
+    const nprobe = nprobeFor(index, request, k);
     const perList = n / lists;
-    // With a filter, probe at least as many lists as hold about as many matching vectors as
-    // nprobe lists hold vectors (the matching records are a sample of density `selectivity`),
-    // then more until k match.
+    // With a filter keeping a fraction s of the records, the k nearest matches lie about as far
+    // as the k/s nearest of all: probe the lists calibrated for that depth, then more until k
+    // records match (see ivfScan).
     const selectivity = filter === undefined ? 1 : Math.max(filter.selectivity, 1e-6);
-    // (At least lists/80 before dividing: a calibration of 1 list says little about how far the
-    // neighbours among a sparse subset lie.)
-    const minLists =
-      filter === undefined ? nprobe : Math.min(lists, Math.ceil(Math.max(nprobe, lists / 80) / selectivity));
+    const minLists = filter === undefined ? nprobe : nprobeFor(index, request, k / selectivity, selectivity);
     const scored = Math.min(n, minLists * perList);
     paths.push({
       operator: filter === undefined ? 'IvfScan' : 'IvfIterativeScan',
@@ -341,7 +370,9 @@ function nearestPaths(
       exact: false,
       usesCandidates: false,
       search: (current, f) =>
-        current.trained ? ivfScan(current, query, k, nprobe, f, minLists) : exactScan(current, query, k, f),
+        current.trained
+          ? ivfScan(current, query(), k, nprobe, f, minLists)
+          : exactScan(current, query(), k, f),
     });
   }
   return paths;

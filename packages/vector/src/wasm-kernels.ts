@@ -33,6 +33,7 @@ function load(): Loaded | null {
     let outCapacity = 0;
     let copyAt = -1;
     let copyCapacity = 0;
+    let outView: Float64Array | undefined;
     const run = (
       fn: KernelFn,
       query: Float32Array,
@@ -67,9 +68,13 @@ function load(): Loaded | null {
       if (count * 8 > outCapacity) {
         outCapacity = 2 ** Math.ceil(Math.log2(count * 8));
         outAt = arena.reserve(outCapacity);
+        outView = undefined;
       }
       fn(q, base, count, dim, outAt);
-      out.set(new Float64Array(memory.buffer, outAt, count));
+      // One view of the output range, made again only when the memory grew (a new buffer).
+      if (outView === undefined || outView.buffer !== memory.buffer)
+        outView = new Float64Array(memory.buffer, outAt, outCapacity / 8);
+      for (let i = 0; i < count; i++) out[i] = outView[i] as number;
     };
     const kernels: Kernels = {
       name: 'wasm-simd',
@@ -101,4 +106,17 @@ export function residentFloats(length: number): Float32Array {
 /** Bytes of vectors held in the kernels' memory (for memory reports). */
 export function residentBytes(): number {
   return loadedKernels()?.arena.allocated ?? 0;
+}
+
+let scratch: Float32Array | undefined;
+
+/**
+ * `v` copied into a reused range of the kernels' memory (so they read it in place), valid until
+ * the next call: for the query vector of one synchronous search.
+ */
+export function residentCopy(v: Float32Array): Float32Array {
+  if (scratch === undefined || scratch.length < v.length) scratch = residentFloats(Math.max(v.length, 256));
+  const view = scratch.length === v.length ? scratch : scratch.subarray(0, v.length);
+  view.set(v);
+  return view;
 }
