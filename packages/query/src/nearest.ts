@@ -22,6 +22,7 @@ import type { NearestFilter, NearestPath, NearestRequest, NearestSearch } from '
 import { getterOf, parsePath } from './path.js';
 import { CollectionRef, Fetch, Observe } from './plan/access.js';
 import { buildPlan, QUERY_PLAN, type Step } from './plan/build.js';
+import { candidates as candidateAccesses, selectivities } from './plan/candidates.js';
 import { C_FETCH, C_INDEX, C_SEEK, jitter } from './plan/cost.js';
 import { ArrayCursor, type Cursor, ExecContext, PlanNode } from './plan/node.js';
 import { planCollection } from './plan/planner.js';
@@ -234,8 +235,12 @@ export class NearestSource {
       const text = describeExpr(e);
       const plan = planCollection(ref, { pred, order: undefined, offset: 0, limit: undefined, fresh });
       candidates = plan;
-      const rows = plan.estimate();
       const records = Math.max(1, state.size);
+      // The rows from the indexes' estimates of each conjunct (a full scan's plan keeps only a
+      // default guess for its filter).
+      const conj = e.op === 'and' ? e.args : [e];
+      let rows = records;
+      for (const s of selectivities(conj, candidateAccesses(ref, conj, undefined), records)) rows *= s;
       // An index access under a Fetch yields keys cheaply; anything else reads records.
       const candidateCost =
         plan instanceof Fetch ? C_SEEK + rows * C_INDEX : C_SEEK + Math.min(records, rows * 4) * C_FETCH;

@@ -6,8 +6,8 @@
  * (0.975 for 0.95: a margin for the estimate's own noise), plus one.
  *
  * Depth matters under a filter: the 10 nearest records matching a filter that keeps a fraction
- * s of them lie, roughly, among the 10/s nearest of all, so a filtered query looks the nprobe up
- * at depth k/s (an unfiltered one at depth k).
+ * s of them lie, roughly, among the 10/s nearest of all (the 10th often farther), so a filtered
+ * query looks the nprobe up at depth 2k/s (an unfiltered one at depth k).
  */
 import { activeKernels } from './kernel-choice.js';
 import type { Coarse } from './kmeans.js';

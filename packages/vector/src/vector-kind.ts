@@ -353,11 +353,12 @@ function nearestPaths(
     const lists = index.lists;
     const nprobe = nprobeFor(index, request, k);
     const perList = n / lists;
-    // With a filter keeping a fraction s of the records, the k nearest matches lie about as far
-    // as the k/s nearest of all: probe the lists calibrated for that depth, then more until k
-    // records match (see ivfScan).
+    // With a filter keeping a fraction s of the records, the k-th nearest match lies, on
+    // average, as far as the (k/s)-th nearest of all, and often farther: probe the lists
+    // calibrated for depth 2k/s, then more until k records match (see ivfScan).
     const selectivity = filter === undefined ? 1 : Math.max(filter.selectivity, 1e-6);
-    const minLists = filter === undefined ? nprobe : nprobeFor(index, request, k / selectivity, selectivity);
+    const minLists =
+      filter === undefined ? nprobe : nprobeFor(index, request, (2 * k) / selectivity, selectivity);
     const scored = Math.min(n, minLists * perList);
     paths.push({
       operator: filter === undefined ? 'IvfScan' : 'IvfIterativeScan',
