@@ -26,7 +26,7 @@ const ALLOWED = {
   '@proto/query': { runtime: ['@proto/atom', '@proto/collections'], dev: ['@proto/storage-memory'] },
   '@proto/vector': {
     runtime: ['@proto/atom', '@proto/collections', '@proto/query'],
-    dev: ['@proto/storage-memory'],
+    dev: ['@proto/storage-memory', '@proto/storage-wal'],
   },
 };
 /** Packages that exchange objects with the kernel must take it as a peer (one kernel per tree). */
@@ -190,8 +190,8 @@ function withoutComments(text) {
 }
 
 /**
- * What a published manifest must say about its modules. A module that registers atom types at
- * load (a top-level `registerAtomType(` call) must be listed in `sideEffects`, as built and as
+ * What a published manifest must say about its modules. A module that registers atom types or
+ * index kinds at load (a top-level `registerAtomType(` or `registerIndexKind(` call) must be listed in `sideEffects`, as built and as
  * source, and so must the package entry, or a bundler drops it and a program cannot read the
  * type back. The published `exports` (`publishConfig.exports`) are the workspace's without the
  * `@proto/source` condition, which only the workspace's tests and tools use.
@@ -199,17 +199,19 @@ function withoutComments(text) {
 function checkPublishedManifest(where, dir, pkg) {
   const srcDir = join(dir, 'src');
   const registering = [...sourceFiles(srcDir)]
-    .filter((file) => /^registerAtomType\(/m.test(readFileSync(file, 'utf8')))
+    .filter((file) => /^(registerAtomType|registerIndexKind)\(/m.test(readFileSync(file, 'utf8')))
     .map((file) => relative(srcDir, file).replace(/\.ts$/, ''));
   const declared = Array.isArray(pkg.sideEffects) ? pkg.sideEffects : [];
   if (registering.length === 0 && pkg.sideEffects !== false) {
-    problems.push(`${where}: ${pkg.name} registers no atom type at load; declare "sideEffects": false`);
+    problems.push(
+      `${where}: ${pkg.name} registers no atom type or index kind at load; declare "sideEffects": false`,
+    );
   }
   for (const module of registering) {
     for (const path of [`./dist/${module}.js`, `./src/${module}.ts`]) {
       if (!declared.includes(path)) {
         problems.push(
-          `${where}: src/${module}.ts registers atom types at load; list "${path}" in "sideEffects"`,
+          `${where}: src/${module}.ts registers atom types or index kinds at load; list "${path}" in "sideEffects"`,
         );
       }
     }
@@ -218,7 +220,7 @@ function checkPublishedManifest(where, dir, pkg) {
     for (const path of ['./dist/index.js', './src/index.ts']) {
       if (!declared.includes(path)) {
         problems.push(
-          `${where}: its entry reaches modules that register atom types; list "${path}" in "sideEffects"`,
+          `${where}: its entry reaches modules that register atom types or index kinds; list "${path}" in "sideEffects"`,
         );
       }
     }

@@ -47,7 +47,7 @@ const GETS = arg('gets', 20_000);
 const SETS = arg('sets', 2_000);
 
 const keyOf = (i: number) => `key:${i}`;
-const valueOf = (i: number, version = 0) => `${i}:${version}:`.padEnd(100, 'v');
+const valueFor = (i: number, version = 0) => `${i}:${version}:`.padEnd(100, 'v');
 
 interface Result {
   readonly system: string;
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
     for (let start = 0; start < N; start += 10_000) {
       await db.transact((tx) => {
         const view = cache.in(tx);
-        for (let i = start; i < Math.min(N, start + 10_000); i++) view.set(keyOf(i), valueOf(i));
+        for (let i = start; i < Math.min(N, start + 10_000); i++) view.set(keyOf(i), valueFor(i));
       });
     }
     await space.checkpoint();
@@ -172,7 +172,7 @@ async function main(): Promise<void> {
       'get hit',
       await timeOps(GETS, (i) => {
         const k = hits[i] as number;
-        if (cache.in(db.begin({ readOnly: true })).get(keyOf(k)) !== valueOf(k))
+        if (cache.in(db.begin({ readOnly: true })).get(keyOf(k)) !== valueFor(k))
           throw new Error('wrong value');
       }),
     );
@@ -189,15 +189,15 @@ async function main(): Promise<void> {
       'durable set',
       await timeOps(SETS, (i) =>
         db.transact((tx) =>
-          cache.in(tx).set(keyOf(setKeys[i] as number), valueOf(setKeys[i] as number, i + 1), { ttl: TTL }),
+          cache.in(tx).set(keyOf(setKeys[i] as number), valueFor(setKeys[i] as number, i + 1), { ttl: TTL }),
         ),
       ),
     );
     const last = new Map<number, number>();
-    setKeys.forEach((k, i) => last.set(k, i + 1));
+    for (const [i, k] of setKeys.entries()) last.set(k, i + 1);
     for (const [k, v] of last)
       check(
-        cache.in(db.begin({ readOnly: true })).get(keyOf(k)) === valueOf(k, v),
+        cache.in(db.begin({ readOnly: true })).get(keyOf(k)) === valueFor(k, v),
         'ProtoBase kept the last set',
       );
     await space.close();
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
       for (const server of [plain, durable]) {
         for (let start = 0; start < N; start += 5_000) {
           const pipe = server.client.pipeline();
-          for (let i = start; i < Math.min(N, start + 5_000); i++) pipe.set(keyOf(i), valueOf(i), 'PX', TTL);
+          for (let i = start; i < Math.min(N, start + 5_000); i++) pipe.set(keyOf(i), valueFor(i), 'PX', TTL);
           await pipe.exec();
         }
       }
@@ -218,7 +218,7 @@ async function main(): Promise<void> {
         'get hit',
         await timeOps(GETS, async (i) => {
           const k = hits[i] as number;
-          if ((await plain.client.get(keyOf(k))) !== valueOf(k)) throw new Error('wrong value');
+          if ((await plain.client.get(keyOf(k))) !== valueFor(k)) throw new Error('wrong value');
         }),
       );
       add(
@@ -233,18 +233,18 @@ async function main(): Promise<void> {
         'Redis appendfsync always',
         'durable set',
         await timeOps(SETS, (i) =>
-          durable.client.set(keyOf(setKeys[i] as number), valueOf(setKeys[i] as number, i + 1), 'PX', TTL),
+          durable.client.set(keyOf(setKeys[i] as number), valueFor(setKeys[i] as number, i + 1), 'PX', TTL),
         ),
       );
       add(
         'Redis (default, not durable)',
         'set',
         await timeOps(SETS, (i) =>
-          plain.client.set(keyOf(setKeys[i] as number), valueOf(setKeys[i] as number, i + 1), 'PX', TTL),
+          plain.client.set(keyOf(setKeys[i] as number), valueFor(setKeys[i] as number, i + 1), 'PX', TTL),
         ),
       );
       for (const [k, v] of last)
-        check((await durable.client.get(keyOf(k))) === valueOf(k, v), 'Redis kept the last set');
+        check((await durable.client.get(keyOf(k))) === valueFor(k, v), 'Redis kept the last set');
     } finally {
       await plain.stop();
       await durable.stop();
@@ -252,13 +252,13 @@ async function main(): Promise<void> {
 
     // lru-cache, in process.
     const lru = new LRUCache<string, string>({ max: 2 * N, ttl: TTL });
-    for (let i = 0; i < N; i++) lru.set(keyOf(i), valueOf(i));
+    for (let i = 0; i < N; i++) lru.set(keyOf(i), valueFor(i));
     add(
       'lru-cache',
       'get hit',
       await timeOps(GETS, (i) => {
         const k = hits[i] as number;
-        if (lru.get(keyOf(k)) !== valueOf(k)) throw new Error('wrong value');
+        if (lru.get(keyOf(k)) !== valueFor(k)) throw new Error('wrong value');
       }),
     );
     add(
@@ -272,7 +272,7 @@ async function main(): Promise<void> {
       'lru-cache (not durable)',
       'set',
       await timeOps(SETS, (i) => {
-        lru.set(keyOf(setKeys[i] as number), valueOf(setKeys[i] as number, i + 1), { ttl: TTL });
+        lru.set(keyOf(setKeys[i] as number), valueFor(setKeys[i] as number, i + 1), { ttl: TTL });
       }),
     );
 

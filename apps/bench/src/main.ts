@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const WORKLOADS = ['kv-point', 'tx', 'bytes', 'open', 'query', 'changes', 'cache'] as const;
+const WORKLOADS = ['kv-point', 'tx', 'bytes', 'open', 'query', 'changes', 'cache', 'ann'] as const;
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
 const only = args

@@ -21,6 +21,7 @@ import { type Product, seedCatalog } from './catalog.js';
 import { liveLeaderboard } from './live.js';
 import { check, section, step } from './report.js';
 import { sessionStore } from './sessions.js';
+import { productSimilarity } from './similarity.js';
 
 type Cart = Dictionary<string, number>;
 
@@ -162,6 +163,9 @@ async function main(): Promise<void> {
 
     // 8. A session store: entries that expire, computed once, swept for real.
     await sessionStore(shop);
+
+    // 9. Product similarity: nearest neighbours by embedding, with a filter and its plan.
+    await productSimilarity(shop);
 
     section('Done');
     step(`commits so far: ${space.sequence}; run the demo again to see the data survive`);

@@ -31,6 +31,9 @@
  *    not covered, and `explain()` shows the chosen path as `operator index detail (est rows)`.
  *    `keys` may be given a newer version of the index than the one planned against (a
  *    transaction's read is re-checked on the version it commits onto).
+ * 6. Ranked access (optional): a kind that can rank records by distance to a vector implements
+ *    `nearestPaths`, which `query.nearest(path, vector, options)` calls; its own guarantees are
+ *    in `nearest-access.ts`. A kind without it is never asked.
  *
  * A kind recognizes terms by their accessor: a field path (`term.on.kind === 'path'`) or a
  * named key function (`term.on.kind === 'fn'`, `term.on.name`); a kind that answers a computed
@@ -55,6 +58,7 @@
 import type { Key } from '@proto/collections';
 import { invalidArgument, queryError } from './errors.js';
 import type { ExprNode } from './expr.js';
+import type { NearestContext, NearestPath, NearestRequest } from './nearest-access.js';
 
 /** Sizes an index reports in `IndexedCollection.indexes()`. */
 export interface IndexStats {
@@ -121,6 +125,8 @@ export interface IndexKind<D = unknown, I = unknown> {
   describe(index: I): IndexStats;
   /** The access paths it offers for the terms of one conjunction (none: `[]`). */
   accessPaths(index: I, terms: readonly ExprNode[], context: AccessContext): readonly IndexAccessPath<I>[];
+  /** Optional: the ways it answers `nearest()` on its path (`[]` for another path); see guarantee 6. */
+  nearestPaths?(index: I, request: NearestRequest, context: NearestContext): readonly NearestPath<I>[];
 }
 
 const kinds = new Map<string, IndexKind>();

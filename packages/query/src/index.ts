@@ -54,6 +54,7 @@ export {
   indexKind,
   registerIndexKind,
 } from './index-kind.js';
+export { indexValue } from './index-value.js';
 export {
   type CollectionOptions,
   IndexedCollection,
@@ -63,6 +64,15 @@ export {
 } from './indexed-collection.js';
 export { registerKeyFunction } from './key-function.js';
 export type { LiveOptions, LiveQuery, LiveStats, LiveUpdate } from './live.js';
+export type { NearestOptions, Neighbor } from './nearest.js';
+export type {
+  NearestContext,
+  NearestFilter,
+  NearestHit,
+  NearestPath,
+  NearestRequest,
+  NearestSearch,
+} from './nearest-access.js';
 export type { Path, PathOf, PathValue } from './path.js';
 export type { Cursor, PlanInfo } from './plan/node.js';
 export { ExecContext, PlanNode } from './plan/node.js';

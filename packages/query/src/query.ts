@@ -36,6 +36,7 @@ import {
 } from './expr.js';
 import { IndexedCollection } from './indexed-collection.js';
 import { type LiveOptions, type LiveQuery, type LiveUpdate, RootSource, startLive } from './live.js';
+import { type NearestOptions, NearestSource, type Neighbor, nearestRequest } from './nearest.js';
 import { getterOf, type PathOf, type PathValue, parsePath } from './path.js';
 import { buildPlan, QUERY_PLAN, type Step } from './plan/build.js';
 import type { NamedAggregate } from './plan/group.js';
@@ -306,6 +307,27 @@ export class Query<T> implements Iterable<T>, AsyncIterable<T> {
     return this.#with({ kind: 'flatten', of: fn as (row: unknown) => unknown, text: 'fn' });
   }
 
+  /**
+   * The `options.k` rows nearest to `vector` by the vector at `path`, as `{ record, key, distance }`,
+   * nearest first (ties by key). The `where` steps before it filter the candidates (the planner
+   * picks pre-filtering or a filtering index scan); steps after it see the neighbours.
+   * @example
+   * from(products).where('category', '=', 'shoes').nearest('embedding', query, { k: 10 })
+   */
+  nearest<P extends PathOf<T> & string>(
+    path: P,
+    vector: Float32Array | readonly number[],
+    options: NearestOptions,
+  ): Query<Neighbor<T>> {
+    const source = new NearestSource(
+      this.source,
+      this.label,
+      this.steps,
+      nearestRequest(path, vector, options),
+    );
+    return new Query<Neighbor<T>>(source as unknown as SourceLike, 'nearest', []);
+  }
+
   // --- planning ---------------------------------------------------------------------
 
   /** The physical plan this query runs (see `explain()` for a readable form). */
@@ -412,13 +434,6 @@ export class Query<T> implements Iterable<T>, AsyncIterable<T> {
 }
 
 /**
- * Starts a query over an `IndexedCollection`, a `Dictionary` (its values), an array, another
- * query or any iterable. `name` labels the source in `explain()`.
- * @example
- * from(users).where('age', '>=', 18).orderBy('lastLogin', 'desc').select((u) => u.id).limit(50).toArray()
- */
-export function from<S extends SourceLike>(source: S, name?: string): Query<RowOf<S>>;
-/**
  * Starts a query over root `root` of a database: each run reads the root in the newest commit
  * (`not-found` when it does not exist), and `live()` keeps the rows current. `T` is the row
  * type (the root's records).
@@ -427,6 +442,13 @@ export function from<S extends SourceLike>(source: S, name?: string): Query<RowO
  * top.toArray();
  */
 export function from<T = unknown>(database: Database, root: string): Query<T>;
+/**
+ * Starts a query over an `IndexedCollection`, a `Dictionary` (its values), an array, another
+ * query or any iterable. `name` labels the source in `explain()`.
+ * @example
+ * from(users).where('age', '>=', 18).orderBy('lastLogin', 'desc').select((u) => u.id).limit(50).toArray()
+ */
+export function from<S extends SourceLike>(source: S, name?: string): Query<RowOf<S>>;
 export function from(source: unknown, name?: string): Query<unknown> {
   if (source instanceof Database) {
     if (typeof name !== 'string' || name.length === 0)
