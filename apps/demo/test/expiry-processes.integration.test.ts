@@ -73,14 +73,18 @@ describe('expiring entries in several processes', () => {
       lines.push(line);
       if (line === 'started') started();
     });
-    await begun;
+    await Promise.race([begun, writer]);
     let removed = 0;
-    for (;;) {
-      const report = await cache.sweep(db, { limit: 2 });
-      removed += report.removed;
-      if (!report.more) break;
+    try {
+      for (;;) {
+        const report = await cache.sweep(db, { limit: 2 });
+        removed += report.removed;
+        if (!report.more) break;
+      }
+    } finally {
+      // Whatever happened here, the writer stops.
+      writerProcess.stdin.end('stop\n');
     }
-    writerProcess.stdin.end('stop\n');
     const done = await writer;
     expect(done, done.stderr).toMatchObject({ code: 0, signal: null });
     const written = JSON.parse(lines.at(-1) ?? '{}') as { commits: number; conflicts: number };

@@ -46,15 +46,20 @@ export interface CommitHost {
 
 const ROOT_NAMES = '\u0000names';
 
+/** What read-only transactions share, never changed (see the constructor). */
+const NO_READS: ReadRecord[] = [];
+const NO_ROOTS = new Set<string>();
+const NO_VALUES = new Map<string, unknown>();
+
 /** A unit of work on one database. Obtain one with `database.begin()`. */
 export class Transaction {
-  /** @internal */ readonly reads: ReadRecord[] = [];
+  /** @internal */ readonly reads: ReadRecord[];
   /** @internal Roots read in any way (a plain read or a bound view). */
-  readonly readRoots = new Set<string>();
+  readonly readRoots: Set<string>;
   /** @internal Root name → new value (or DELETED). */
-  readonly writes = new Map<string, unknown>();
+  readonly writes: Map<string, unknown>;
   /** @internal Root name → the view `get` handed out (the base of derivations). */
-  readonly views = new Map<string, unknown>();
+  readonly views: Map<string, unknown>;
   readonly #host: CommitHost;
   #state: 'active' | 'committing' | 'committed' | 'aborted' = 'active';
 
@@ -72,6 +77,20 @@ export class Transaction {
     readonly time: number = snapshot.timestamp,
   ) {
     this.#host = host;
+    // A read-only transaction records nothing and writes nothing: it shares empty collections
+    // that it never changes (writes are rejected before they reach them), so beginning one
+    // allocates little.
+    if (readOnly) {
+      this.reads = NO_READS;
+      this.readRoots = NO_ROOTS;
+      this.writes = NO_VALUES;
+      this.views = NO_VALUES;
+    } else {
+      this.reads = [];
+      this.readRoots = new Set();
+      this.writes = new Map();
+      this.views = new Map();
+    }
   }
 
   /** The sequence number of the commit this transaction reads. */
