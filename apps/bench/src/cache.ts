@@ -8,7 +8,7 @@
  *   its fsync), and, for reference, Redis's default (not durable) and `lru-cache`.
  * Redis runs as two `redis-server` processes this bench starts on 127.0.0.1 (free ports, data in
  * a temp directory) and stops by PID; `scripts/ensure-redis.sh` installs Debian's package first
- * when it is missing. Targets: gets ≥ 10× Redis, durable sets ≥ 1.0× Redis `appendfsync
+ * when it is missing. Each measured loop follows an untimed warm-up of a quarter of its calls. Targets: gets ≥ 10× Redis, durable sets ≥ 1.0× Redis `appendfsync
  * always`, gets within 2× of lru-cache.
  *
  * Usage: node --conditions=@proto/source --import tsx --expose-gc src/cache.ts [--gets=20000] [--sets=2000]
@@ -57,11 +57,18 @@ interface Result {
   readonly p99us: number;
 }
 
-/** Times `n` calls of `fn` one at a time; returns ops/s and latency percentiles. */
+/**
+ * Times `n` calls of `fn` one at a time, after `n / 4` untimed calls of it (every system gets the
+ * same warm-up: JIT, caches, connections); returns ops/s and latency percentiles.
+ */
 async function timeOps(
   n: number,
   fn: (i: number) => unknown,
 ): Promise<{ opsPerSec: number; p50us: number; p99us: number }> {
+  for (let i = 0; i < n / 4; i++) {
+    const r = fn(i);
+    if (r instanceof Promise) await r;
+  }
   const lat = new Float64Array(n);
   collectGarbage();
   const t0 = performance.now();
