@@ -369,3 +369,30 @@ describe('atom: several writers on one backend', () => {
     await backend.close();
   });
 });
+
+describe('db.read', () => {
+  it('runs a function in a read-only transaction on the newest commit and returns its result', async () => {
+    const space = await openSpace();
+    const db = space.database('app');
+    await db.transact((tx) => tx.set('n', 1));
+    let seen: Transaction | undefined;
+    expect(
+      db.read((tx) => {
+        seen = tx;
+        expect(tx.readOnly).toBe(true);
+        expect(() => tx.set('n', 2)).toThrow(expect.objectContaining({ reason: 'invalid-argument' }));
+        return tx.get<number>('n');
+      }),
+    ).toBe(1);
+    // The transaction ended when the function returned.
+    expect(seen?.active).toBe(false);
+    await db.transact((tx) => tx.set('n', 2));
+    expect(db.read((tx) => tx.get('n'))).toBe(2);
+  });
+
+  it('rejects a function that returns a promise, and anything that is not a function', async () => {
+    const db = (await openSpace()).database('app');
+    expect(() => db.read(async (tx) => tx.get('n'))).toThrow(/synchronous/);
+    expect(() => db.read(42 as never)).toThrow(expect.objectContaining({ reason: 'invalid-argument' }));
+  });
+});

@@ -174,6 +174,11 @@ export class ExpiringCache<K extends Key = Key, V = unknown> {
     if (reads.size > MAX_PENDING_READS) reads.delete(reads.keys().next().value as string);
   }
 
+  /** The value of `key` while it is live in the newest commit, read in one `db.read`. */
+  get(db: Database, key: K): V | undefined {
+    return db.read((tx) => this.in(tx).get(key));
+  }
+
   /**
    * The value of `key` when it is live; otherwise runs `compute` (at most once per key in
    * flight in this process: concurrent callers await the same run), stores its value with
@@ -188,7 +193,7 @@ export class ExpiringCache<K extends Key = Key, V = unknown> {
   ): Promise<V> {
     if (typeof compute !== 'function')
       invalidArgument('getOrCompute(db, key, compute) needs a compute function');
-    const hit = this.in(db.begin({ readOnly: true })).get(key);
+    const hit = this.get(db, key);
     if (hit !== undefined) return hit;
     let flights = inFlight.get(db);
     if (flights === undefined) {

@@ -34,10 +34,12 @@ describe('expiring entries', () => {
       return [view.get('default'), view.get('short'), view.get('fixed'), view.size];
     };
     expect(read()).toEqual(['a', 'b', 'c', 3]);
+    expect([cache.get(db, 'short'), cache.get(db, 'missing')]).toEqual(['b', undefined]);
     clock.advance(9);
     expect(read()).toEqual(['a', 'b', 'c', 3]);
     clock.advance(1);
     expect(read()).toEqual(['a', undefined, 'c', 2]);
+    expect(cache.get(db, 'short')).toBeUndefined();
     clock.advance(489);
     expect(read()).toEqual(['a', undefined, 'c', 2]);
     clock.advance(1);
