@@ -40,6 +40,7 @@ export {
   StorageError,
   TransactionError,
 } from './errors.js';
+export type { BackupOptions, BackupProgress, BackupReport } from './space/backup.js';
 export { ObjectSpace, type ObjectSpaceOptions, type SpaceStats } from './space.js';
 export type { AtomPointer, StorageBackend, StorageCapabilities } from './storage/backend.js';
 export {

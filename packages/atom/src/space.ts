@@ -13,6 +13,7 @@
 
 import { Database, type DatabaseHost } from './database.js';
 import { hasReason, StorageError, TransactionError } from './errors.js';
+import { type BackupOptions, type BackupReport, backupSnapshot } from './space/backup.js';
 import { ChangeFeed } from './space/feed.js';
 import { History, type Step } from './space/history.js';
 import { persist } from './space/persist.js';
@@ -27,7 +28,7 @@ import type {
   StorageCapabilities,
 } from './storage/backend.js';
 import { guardBackend } from './storage/guard.js';
-import type { CommitInfo, Transaction } from './transaction.js';
+import { type CommitInfo, Transaction } from './transaction.js';
 
 export interface ObjectSpaceOptions {
   readonly cache?: {
@@ -284,6 +285,34 @@ export class ObjectSpace {
     // only the chain kept alive can go.
     await this.#pipeline.checkpoint();
     return reclaim({ ...options, keep: this.#readers.snapshotsToKeep() });
+  }
+
+  /**
+   * Copies the newest commit into `target`, an empty location of any backend (the same kind or
+   * another: also the way to migrate between backends), while this space stays open and in use:
+   * every atom reachable from that commit's state is copied once, re-encoded with the target's
+   * pointers, then a checkpoint of the same sequence and time is committed there, so the target
+   * opens as exactly that commit (without the earlier history). Commits made meanwhile are not
+   * in the copy; `reclaim` keeps what the copy still reads. `onProgress` reports atoms and bytes
+   * copied. The caller owns `target` and closes it. Throws `invalid-argument` for a target that
+   * already holds data.
+   * @example
+   * const target = await openSqliteBackend({ path: 'copy.sqlite' });
+   * const report = await space.backup(target, { onProgress: (p) => console.log(p.atoms) });
+   * await target.close();
+   */
+  async backup(target: StorageBackend, options: BackupOptions = {}): Promise<BackupReport> {
+    this.#store.checkOpen('backup');
+    const guarded = guardBackend(target);
+    const snapshot = this.#history.snapshot();
+    // A read-only transaction on the snapshot, registered so that `reclaim` keeps what the copy reads.
+    const holder = new Transaction(this.#host, '(backup)', snapshot, true);
+    this.#readers.track(holder);
+    try {
+      return await backupSnapshot(snapshot, guarded, options);
+    } finally {
+      holder.abort();
+    }
   }
 
   /**

@@ -146,7 +146,7 @@ const REMEMBER_AFTER = 4096;
  * few thousand, each object is visited once (a cycle is left for the encoder to reject with its
  * path), and arrays are walked by the elements they hold, so a sparse array costs what it stores.
  */
-function collectAtoms(payload: unknown, origin: AtomLoader): (Atom | AtomRef)[] {
+export function collectAtoms(payload: unknown, origin: AtomLoader): (Atom | AtomRef)[] {
   const found: (Atom | AtomRef)[] = [];
   const stack: unknown[] = [payload];
   const push = (item: unknown) => {
