@@ -17,6 +17,7 @@ export {
   resolveSlot,
   sameAtom,
 } from './atom.js';
+export type { BackupOptions, BackupProgress, BackupReport } from './backup.js';
 export {
   type Change,
   ChangeFeedError,
@@ -40,7 +41,6 @@ export {
   StorageError,
   TransactionError,
 } from './errors.js';
-export type { BackupOptions, BackupProgress, BackupReport } from './space/backup.js';
 export { ObjectSpace, type ObjectSpaceOptions, type SpaceStats } from './space.js';
 export type { AtomPointer, StorageBackend, StorageCapabilities } from './storage/backend.js';
 export {

@@ -11,9 +11,10 @@
  * Databases get a narrow `DatabaseHost` from the space, never the space itself.
  */
 
+import type { BackupOptions, BackupReport } from './backup.js';
 import { Database, type DatabaseHost } from './database.js';
 import { hasReason, StorageError, TransactionError } from './errors.js';
-import { type BackupOptions, type BackupReport, backupSnapshot } from './space/backup.js';
+import { backupSnapshot } from './space/backup.js';
 import { ChangeFeed } from './space/feed.js';
 import { History, type Step } from './space/history.js';
 import { persist } from './space/persist.js';

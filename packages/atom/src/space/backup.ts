@@ -10,32 +10,13 @@
  * the state is immutable, and the caller keeps its snapshot from `reclaim` while copying.
  */
 import { Atom, type AtomLoader, AtomRef, type AtomSlot, pointerOf } from '../atom.js';
+import type { BackupOptions, BackupReport } from '../backup.js';
 import { encodeAtom } from '../codec.js';
 import { TransactionError } from '../errors.js';
 import { CommitRecord, type SpaceState } from '../state.js';
 import type { AtomPointer, StorageBackend } from '../storage/backend.js';
 import type { Snapshot } from '../transaction.js';
 import { collectAtoms } from './persist.js';
-
-/** Progress of a backup: atoms copied so far. */
-export interface BackupProgress {
-  readonly phase: 'copy' | 'done';
-  readonly atoms: number;
-  readonly bytes: number;
-}
-
-/** What a backup copied. */
-export interface BackupReport {
-  /** The commit copied: the target opens at this sequence. */
-  readonly sequence: number;
-  readonly timestamp: number;
-  readonly atoms: number;
-  readonly bytes: number;
-}
-
-export interface BackupOptions {
-  readonly onProgress?: (progress: BackupProgress) => void;
-}
 
 /** Atoms written to the target per `writeAtoms` call. */
 const BATCH = 256;
