@@ -329,9 +329,15 @@ export class ChangeFeed {
     for (const subscriber of [...this.#subscribers]) subscriber.fail(error);
   }
 
-  /** The space is closing: every subscription delivers what it holds, then ends (iterators finish). */
+  /**
+   * The space is closing: every subscription delivers what it holds, then ends (iterators
+   * finish); watching other processes stops now, whatever the subscriptions still hold.
+   */
   close(): void {
     for (const subscriber of [...this.#subscribers]) subscriber.end();
+    const stop = this.#stopWatching;
+    this.#stopWatching = undefined;
+    stop?.();
   }
 }
 
