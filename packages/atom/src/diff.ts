@@ -122,18 +122,6 @@ export function diffDatabases(
   return out;
 }
 
-/** True for the cells of `older` and `newer` naming root `root` differ (read nothing when they are one atom). */
-export function rootChanged(
-  older: DatabaseState | undefined,
-  newer: DatabaseState | undefined,
-  root: string,
-): boolean {
-  const a = older?.roots.get(root);
-  const b = newer?.roots.get(root);
-  if (a === undefined || b === undefined) return a !== b;
-  return !sameAtom(a, b);
-}
-
 function isCollection(value: unknown): boolean {
   return value instanceof Atom || value instanceof AtomRef;
 }

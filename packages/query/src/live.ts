@@ -82,8 +82,7 @@ export class RootSource {
 
   /** The root's value in the newest commit, and that commit's sequence. */
   read(): { value: unknown; sequence: number } {
-    const tx = this.database.begin({ readOnly: true });
-    return { value: tx.get(this.root), sequence: tx.sequence };
+    return this.database.read((tx) => ({ value: tx.get(this.root), sequence: tx.sequence }));
   }
 
   /** The value as a query source; `not-found` when the root does not exist. */

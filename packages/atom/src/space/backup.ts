@@ -41,10 +41,13 @@ export async function backupSnapshot(
   let atoms = 0;
   let bytes = 0;
   let pending: { key: AtomPointer | Atom; bytes: Uint8Array }[] = [];
+  /** The keys of `pending`: encoded, not written yet. */
+  const encoding = new Set<AtomPointer | Atom>();
   const flush = async () => {
     if (pending.length === 0) return;
     const batch = pending;
     pending = [];
+    encoding.clear();
     const pointers = await target.writeAtoms(batch.map((p) => p.bytes));
     batch.forEach((p, i) => {
       copied.set(p.key, pointers[i] as AtomPointer);
@@ -63,7 +66,7 @@ export async function backupSnapshot(
   // Depth-first, children before parents; a parent waits until its children's batch is written.
   const copy = async (slot: Atom | AtomRef): Promise<void> => {
     const key = slot instanceof AtomRef ? slot.pointer : keyOf(slot);
-    if (copied.has(key) || pending.some((p) => p.key === key)) return;
+    if (copied.has(key) || encoding.has(key)) return;
     const atom = await load(slot);
     const payload = atom.toPayload();
     const children = atom.childAtoms?.() ?? collectAtoms(payload, NOWHERE);
@@ -78,6 +81,7 @@ export async function backupSnapshot(
     atoms++;
     bytes += encoded.byteLength;
     pending.push({ key, bytes: encoded });
+    encoding.add(key);
     if (pending.length >= BATCH) await flush();
   };
   const state: AtomSlot<SpaceState> = snapshot.state;

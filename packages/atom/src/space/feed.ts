@@ -46,6 +46,8 @@ abstract class Subscriber implements Subscription {
   #queue: Change[] = [];
   /** The first commit to read back from the history once the queue is delivered. */
   #resumeFrom: number | undefined = undefined;
+  /** The last commit read back: the older side of the next one (each kept state is read once). */
+  #resumed: Step | undefined = undefined;
   #closed = false;
   /** Set when the space closes: deliver what is queued, then close. */
   #ending = false;
@@ -125,13 +127,16 @@ abstract class Subscriber implements Subscription {
       const from = this.#resumeFrom;
       if (this.#ending) this.close();
       if (from === undefined || this.#closed) return undefined;
-      const older = this.#feed.host.kept(from - 1);
+      const previous = this.#resumed;
+      const older = previous?.sequence === from - 1 ? previous : this.#feed.host.kept(from - 1);
       const newer = this.#feed.host.kept(from);
+      this.#resumed = newer;
       if (older === undefined || newer === undefined) throw gap(this.#database, from, this.#feed.host);
       const state = newer.state.database(this.#database);
       const change = this.#change(newer, older.state.database(this.#database), state);
       if (from >= this.#seen) {
         this.#resumeFrom = undefined;
+        this.#resumed = undefined;
         this.#base = state;
       } else {
         this.#resumeFrom = from + 1;
