@@ -54,3 +54,4 @@ export {
 } from './track.js';
 export { type CommitInfo, Transaction } from './transaction.js';
 export { resolveRefs, valuesEqual } from './values.js';
+export type { VerifyOptions, VerifyProblem, VerifyProgress, VerifyReport } from './verify.js';

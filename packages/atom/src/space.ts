@@ -21,6 +21,7 @@ import { persist } from './space/persist.js';
 import { CommitPipeline } from './space/pipeline.js';
 import { ActiveReaders } from './space/readers.js';
 import { AtomStore } from './space/store.js';
+import { verifyFrom } from './space/verify.js';
 import { SpaceState } from './state.js';
 import type {
   ReclaimOptions,
@@ -30,6 +31,7 @@ import type {
 } from './storage/backend.js';
 import { guardBackend } from './storage/guard.js';
 import { type CommitInfo, Transaction } from './transaction.js';
+import type { VerifyOptions, VerifyReport } from './verify.js';
 
 export interface ObjectSpaceOptions {
   readonly cache?: {
@@ -48,6 +50,13 @@ export interface ObjectSpaceOptions {
    * if it does.
    */
   readonly clock?: () => number;
+  /**
+   * Opens the space for reading only: a commit that writes rejects with `unsupported` and
+   * writes nothing, `checkpoint()` and `reclaim()` reject the same way, and `close()` writes no
+   * checkpoint. For tools that must leave a database as they found it, and for backends opened
+   * read-only (the file backend's `{ readOnly: true }`). Default false.
+   */
+  readonly readOnly?: boolean;
   /** How often a group of commits is re-tried when another process moved the root (default 20). */
   readonly casRetries?: number;
   /**
@@ -100,9 +109,12 @@ export class ObjectSpace {
   #noticing: Promise<void> | undefined;
   #noticedAgain = false;
   #closing: Promise<void> | undefined;
+  readonly #readOnly: boolean;
 
   private constructor(backend: StorageBackend, options: ObjectSpaceOptions) {
     const store = new AtomStore(backend, options.cache ?? {});
+    const readOnly = options.readOnly === true;
+    this.#readOnly = readOnly;
     const clock = options.clock ?? Date.now;
     const history = new History(
       store,
@@ -150,7 +162,11 @@ export class ObjectSpace {
       track: (tx) => readers.track(tx),
       now: clock,
       commit: (tx) =>
-        this.#closing !== undefined ? Promise.reject(closedWhileRunning(tx)) : pipeline.enqueue(tx),
+        this.#closing !== undefined
+          ? Promise.reject(closedWhileRunning(tx))
+          : readOnly
+            ? Promise.reject(readOnlyError(`a commit to database ${tx.database}`))
+            : pipeline.enqueue(tx),
       subscribe: (database, listener, options) => {
         store.checkOpen('subscribe');
         return feed.subscribe(database, listener, options);
@@ -170,6 +186,8 @@ export class ObjectSpace {
    * await db.transact((tx) => tx.set('greeting', 'hello'));
    */
   static async open(backend: StorageBackend, options: ObjectSpaceOptions = {}): Promise<ObjectSpace> {
+    if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean')
+      throw invalid('readOnly must be a boolean');
     if (options.clock !== undefined && typeof options.clock !== 'function')
       throw invalid('clock must be a function returning ms since the epoch');
     const limit = options.historyLimit;
@@ -272,6 +290,7 @@ export class ObjectSpace {
    */
   async reclaim(options?: Omit<ReclaimOptions, 'keep'>): Promise<ReclaimReport> {
     this.#store.checkOpen('reclaim');
+    if (this.#readOnly) throw readOnlyError('reclaim');
     const backend = this.#store.backend;
     const reclaim = backend.reclaim;
     if (reclaim === undefined) {
@@ -317,6 +336,32 @@ export class ObjectSpace {
   }
 
   /**
+   * Reads and decodes every atom reachable from the backend's root: the newest commit, the kept
+   * history and delta records, every value of every state, stored segments included. Each atom
+   * is read from storage once (not from the caches), so damage on disk is found even when a
+   * copy is cached. A damaged or missing atom is reported (`problems`, with the atom referring
+   * to it and the backend's message, which for the file backend names segment file and offset)
+   * and the walk goes on with the rest, up to `maxProblems`. Commits may go on meanwhile; the
+   * walk reads the root as it is when it starts. Atoms of a type whose package was not imported
+   * are reported as `unsupported`: import every package whose collections the space holds.
+   * @example
+   * const report = await space.verify();
+   * if (report.problems.length > 0) console.error(report.problems[0]?.message);
+   */
+  async verify(options: VerifyOptions = {}): Promise<VerifyReport> {
+    this.#store.checkOpen('verify');
+    const max = options.maxProblems;
+    if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))
+      throw invalid(`maxProblems must be a positive integer, got ${max}`);
+    const store = this.#store;
+    return verifyFrom(
+      { readRoot: () => store.backend.readRoot(), load: (pointer) => store.readUncached(pointer) },
+      this.#history.sequence,
+      options,
+    );
+  }
+
+  /**
    * Writes a checkpoint, so that opening the space replays no delta records: the next group
    * of commits is written whole (commits keep flowing), or, when none is queued, the newest
    * commit once every barrier in flight settled. Checkpoints are written
@@ -326,6 +371,7 @@ export class ObjectSpace {
    */
   async checkpoint(): Promise<void> {
     this.#store.checkOpen('checkpoint');
+    if (this.#readOnly) throw readOnlyError('checkpoint');
     await this.#pipeline.checkpoint();
   }
 
@@ -345,9 +391,10 @@ export class ObjectSpace {
         await this.#noticing;
         // Writes nothing when the newest commit is a checkpoint already.
         let failure: unknown;
-        await this.#pipeline.checkpoint().catch((error: unknown) => {
-          failure = error;
-        });
+        if (!this.#readOnly)
+          await this.#pipeline.checkpoint().catch((error: unknown) => {
+            failure = error;
+          });
         this.evictCaches();
         await this.#store.backend.close();
         if (failure !== undefined) throw failure;
@@ -367,6 +414,14 @@ function keptStep(history: History, sequence: number): Step | undefined {
     if (hasReason(error, 'not-found')) return undefined;
     throw error;
   }
+}
+
+function readOnlyError(operation: string): TransactionError {
+  return new TransactionError({
+    layer: 'atom',
+    reason: 'unsupported',
+    message: `${operation} on a space opened with { readOnly: true }; open it without readOnly to write`,
+  });
 }
 
 function invalid(message: string): TransactionError {

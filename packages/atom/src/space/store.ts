@@ -169,7 +169,23 @@ export class AtomStore {
     return loading;
   }
 
+  /**
+   * The atom at `pointer`, read from the backend and decoded without touching the caches (for
+   * verification: what storage holds now, whatever is cached).
+   */
+  async readUncached(pointer: AtomPointer): Promise<Atom> {
+    this.checkOpen('verify');
+    return this.#decodeOnly(pointer, await this.backend.readAtom(pointer));
+  }
+
   #decode(pointer: AtomPointer, bytes: Uint8Array): Atom {
+    const atom = this.#decodeOnly(pointer, bytes);
+    this.#atoms.set(pointer, atom, bytes.byteLength * DECODED_SIZE_FACTOR);
+    this.#atomsLoaded++;
+    return atom;
+  }
+
+  #decodeOnly(pointer: AtomPointer, bytes: Uint8Array): Atom {
     let decoded: { typeName: string; payload: unknown };
     try {
       decoded = decodeAtom(bytes, {
@@ -191,8 +207,6 @@ export class AtomStore {
     const atom = atomDecoder(decoded.typeName, pointer)(decoded.payload);
     atom[ATOM_POINTER] = pointer;
     atom[ATOM_LOADER] = this.loader;
-    this.#atoms.set(pointer, atom, bytes.byteLength * DECODED_SIZE_FACTOR);
-    this.#atomsLoaded++;
     return atom;
   }
 }
