@@ -82,6 +82,12 @@ export interface IndexInfo {
   readonly keys: number;
   /** Records with at least one entry (the others have a missing or non-key value). */
   readonly covered: number;
+  /**
+   * The stored definition (what the kind's `define` returned; for `ordered`, `{ name, on: { path } |
+   * { fn }, unique }`): enough to declare the same index again elsewhere, as an export does (for a
+   * kind, `createIndex(name, { kind, options: definition })`).
+   */
+  readonly definition: unknown;
 }
 
 /** Options of `IndexedCollection.empty` / `from`. */
@@ -504,6 +510,7 @@ function infoOf(ix: StoredIndex): IndexInfo {
     entries: d.entries,
     keys: d.keys,
     covered: d.covered,
+    definition: ix.definition,
   };
 }
 

@@ -76,15 +76,20 @@ function define(index: string, options: unknown): VectorDefinition {
   const metric = o.metric ?? 'cosine';
   if (!METRICS.includes(metric))
     invalid(`vector index '${index}': metric is one of ${METRICS.join(', ')}, got ${String(metric)}`);
+  // 0 and -1 are how a stored definition spells 'auto' and 'none' (`indexes()` reports it, and
+  // defining an index again from it gives the same definition).
   const lists =
-    o.lists === undefined || o.lists === 'auto'
+    o.lists === undefined || o.lists === 'auto' || (o.lists as unknown) === 0
       ? 0
-      : o.lists === 'none'
+      : o.lists === 'none' || (o.lists as unknown) === -1
         ? -1
         : positiveInteger(o.lists, `vector index '${index}': lists`);
   const trainAt =
     o.trainAt === undefined ? 1024 : positiveInteger(o.trainAt, `vector index '${index}': trainAt`);
-  const nprobe = o.nprobe === undefined ? 0 : positiveInteger(o.nprobe, `vector index '${index}': nprobe`);
+  const nprobe =
+    o.nprobe === undefined || (o.nprobe as unknown) === 0
+      ? 0
+      : positiveInteger(o.nprobe, `vector index '${index}': nprobe`);
   const seed = o.seed === undefined ? 42 : o.seed;
   if (!Number.isInteger(seed)) invalid(`vector index '${index}': seed must be an integer`);
   const centroids = o.centroids ?? null;
