@@ -241,5 +241,5 @@ export async function importFrom(
 }
 
 export function describeTransfer(verb: string, report: TransferReport): string {
-  return `${verb} ${formatCount(report.roots)} root${report.roots === 1 ? '' : 's'}, ${formatCount(report.entries)} entries`;
+  return `${verb} ${formatCount(report.roots)} root${report.roots === 1 ? '' : 's'}, ${formatCount(report.entries)} ${report.entries === 1 ? 'entry' : 'entries'}`;
 }

@@ -18,7 +18,7 @@
  *
  * Strings keep lone surrogates (JSON escapes them); an object's `__proto__` key stays data.
  */
-import { forEachElement } from '@proto/atom';
+import { AtomRef, forEachElement, resolveSlot } from '@proto/atom';
 import { CliError } from './errors.js';
 
 /** A JSON value (what `JSON.stringify` writes and `JSON.parse` reads). */
@@ -50,6 +50,8 @@ export class ValueText {
         return { $undefined: true };
       case 'object': {
         if (value === null) return null;
+        // A collection nested in a stored value is a reference until read.
+        if (value instanceof AtomRef) return this.toJson(resolveSlot(value));
         if (value instanceof Date)
           return { $date: Number.isNaN(value.getTime()) ? null : value.toISOString() };
         if (value instanceof Uint8Array) return { $bytes: Buffer.from(value).toString('base64') };
