@@ -29,16 +29,16 @@ export interface Change {
   readonly roots: readonly RootDiff[];
 }
 
-/** Options of `db.subscribe` and `db.changes`. */
-export interface FeedOptions {
+/** Options of `db.subscribe` and `db.changes`; `Name` is the root names of a database with declared roots. */
+export interface FeedOptions<Name extends string = string> {
   /** Only commits that change one of these roots, and only their diffs. */
-  readonly roots?: readonly string[];
+  readonly roots?: readonly Name[];
   /** Undelivered commits held before the subscriber resumes from the history (default 1,000). */
   readonly buffer?: number;
 }
 
 /** Options of `db.subscribe`. */
-export interface SubscribeOptions extends FeedOptions {
+export interface SubscribeOptions<Name extends string = string> extends FeedOptions<Name> {
   /**
    * Called with an error a listener threw (delivery goes on with the next commit), with the
    * `ChangeFeedError` of a gap, or with the error of reading another process's commits (both
@@ -48,7 +48,7 @@ export interface SubscribeOptions extends FeedOptions {
 }
 
 /** Options of `db.changes`. */
-export interface ChangesOptions extends FeedOptions {
+export interface ChangesOptions<Name extends string = string> extends FeedOptions<Name> {
   /**
    * Start after this commit (it and the ones after it must still be kept, see
    * `space.history()`); default: the newest commit when `changes()` is called.

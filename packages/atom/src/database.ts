@@ -5,6 +5,7 @@
 import type { Change, ChangeStream, ChangesOptions, SubscribeOptions, Subscription } from './changes.js';
 import { diffDatabases, type RootDiff } from './diff.js';
 import { isConflict, TransactionError } from './errors.js';
+import type { RootName, UntypedRoots } from './roots.js';
 import { type CommitHost, type Snapshot, Transaction } from './transaction.js';
 
 /**
@@ -33,10 +34,10 @@ export interface DatabaseHost extends CommitHost {
   changes(database: string, options: ChangesOptions): ChangeStream;
 }
 
-/** Options of `db.diff`. */
-export interface DiffOptions {
+/** Options of `db.diff`; `Name` is the root names of a database with declared roots. */
+export interface DiffOptions<Name extends string = string> {
   /** Only these roots. */
-  readonly roots?: readonly string[];
+  readonly roots?: readonly Name[];
 }
 
 export interface BeginOptions {
@@ -51,8 +52,11 @@ export interface TransactOptions {
   readonly retries?: number;
 }
 
-/** A named set of roots. Obtain one with `space.database(name)`. */
-export class Database {
+/**
+ * A named set of roots. Obtain one with `space.database(name)`, or, with its roots declared,
+ * `space.database<Roots>(name)`: its transactions then type every root (see `roots.ts`).
+ */
+export class Database<Roots extends object = UntypedRoots> {
   readonly #host: DatabaseHost;
 
   /** @internal */
@@ -69,13 +73,15 @@ export class Database {
    * can commit or reclaim while `fn` runs, the transaction is not registered with the space
    * (what `begin({ readOnly: true })` does so that `reclaim` keeps its snapshot). `fn` must not
    * return a promise (use `begin` to read across awaits); it may return any value it read.
+   * Nothing is recorded: no read log, no read roots, no views (each read is a lookup in the
+   * snapshot), so many point reads cost no memory that grows with their number.
    * @example
    * const visits = db.read((tx) => tx.get<number>('visits') ?? 0);
    */
-  read<T>(fn: (tx: Transaction) => T): T {
+  read<T>(fn: (tx: Transaction<Roots>) => T): T {
     if (typeof fn !== 'function') throw invalidArgument('read() takes a function');
     const snapshot = this.#host.snapshot();
-    const tx = new Transaction(this.#host, this.name, snapshot, true, this.#host.now());
+    const tx = new Transaction<Roots>(this.#host, this.name, snapshot, true, this.#host.now());
     try {
       const result = fn(tx);
       if (typeof (result as { then?: unknown } | null)?.then === 'function')
@@ -92,11 +98,11 @@ export class Database {
    * Starts a transaction on the newest committed state (or, with `asOf`, an earlier one).
    * The snapshot is fixed now; the transaction may await anything before committing.
    */
-  begin(options: BeginOptions = {}): Transaction {
+  begin(options: BeginOptions = {}): Transaction<Roots> {
     const snapshot = this.#host.snapshot(options.asOf);
     const readOnly = options.readOnly === true || options.asOf !== undefined;
     const time = options.asOf !== undefined ? snapshot.timestamp : this.#host.now();
-    const tx = new Transaction(this.#host, this.name, snapshot, readOnly, time);
+    const tx = new Transaction<Roots>(this.#host, this.name, snapshot, readOnly, time);
     this.#host.track(tx);
     return tx;
   }
@@ -111,7 +117,10 @@ export class Database {
    *   tx.set('visits', n + 1);
    * });
    */
-  async transact<T>(fn: (tx: Transaction) => T | Promise<T>, options: TransactOptions = {}): Promise<T> {
+  async transact<T>(
+    fn: (tx: Transaction<Roots>) => T | Promise<T>,
+    options: TransactOptions = {},
+  ): Promise<T> {
     const retries = options.retries ?? 10;
     if (!Number.isInteger(retries) || retries < 0) {
       throw new TransactionError({
@@ -149,7 +158,7 @@ export class Database {
    *   for (const e of root.entries()) console.log(root.root, e.kind, e.key, e.oldValue, e.newValue);
    * }
    */
-  diff(from: number, to?: number, options: DiffOptions = {}): RootDiff[] {
+  diff(from: number, to?: number, options: DiffOptions<RootName<Roots>> = {}): RootDiff[] {
     for (const [name, value] of [
       ['from', from],
       ['to', to],
@@ -177,7 +186,7 @@ export class Database {
    */
   subscribe(
     listener: (change: Change) => void | Promise<void>,
-    options: SubscribeOptions = {},
+    options: SubscribeOptions<RootName<Roots>> = {},
   ): Subscription {
     return this.#host.subscribe(this.name, listener, options);
   }
@@ -189,7 +198,7 @@ export class Database {
    * @example
    * for await (const change of db.changes({ roots: ['orders'] })) console.log(change.sequence);
    */
-  changes(options: ChangesOptions = {}): ChangeStream {
+  changes(options: ChangesOptions<RootName<Roots>> = {}): ChangeStream {
     return this.#host.changes(this.name, options);
   }
 }

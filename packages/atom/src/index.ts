@@ -41,6 +41,19 @@ export {
   StorageError,
   TransactionError,
 } from './errors.js';
+export type {
+  ExplicitRootType,
+  IsUntypedRoots,
+  NotStorable,
+  RootCreated,
+  RootInput,
+  RootName,
+  RootRead,
+  RootValue,
+  StorableRoots,
+  StorableValue,
+  UntypedRoots,
+} from './roots.js';
 export { ObjectSpace, type ObjectSpaceOptions, type SpaceStats } from './space.js';
 export type { AtomPointer, StorageBackend, StorageCapabilities } from './storage/backend.js';
 export {

@@ -14,6 +14,7 @@
 import type { BackupOptions, BackupReport } from './backup.js';
 import { Database, type DatabaseHost } from './database.js';
 import { hasReason, StorageError, TransactionError } from './errors.js';
+import type { StorableRoots, UntypedRoots } from './roots.js';
 import { backupSnapshot } from './space/backup.js';
 import { ChangeFeed } from './space/feed.js';
 import { History, type Step } from './space/history.js';
@@ -219,8 +220,18 @@ export class ObjectSpace {
     return this.#history.sequence;
   }
 
-  /** A handle on database `name` (created by its first commit). */
-  database(name: string): Database {
+  /**
+   * A handle on database `name` (created by its first commit). With `Roots`, an interface of
+   * root names and their value types, its transactions type every root (see `roots.ts`).
+   * @example
+   * interface ShopRoots {
+   *   carts: Dictionary<string, Cart>;
+   *   visits: number;
+   * }
+   * const shop = space.database<ShopRoots>('shop');
+   * await shop.transact((tx) => tx.set('visits', (tx.get('visits') ?? 0) + 1));
+   */
+  database<Roots extends StorableRoots<Roots> = UntypedRoots>(name: string): Database<Roots> {
     this.#store.checkOpen('database');
     if (typeof name !== 'string' || name.length === 0)
       throw invalid(`database names are non-empty strings; got ${JSON.stringify(name)}`);
@@ -229,7 +240,7 @@ export class ObjectSpace {
       db = new Database(this.#host, name);
       this.#databases.set(name, db);
     }
-    return db;
+    return db as Database<Roots>;
   }
 
   /** Names of the databases that have committed at least once, sorted. */

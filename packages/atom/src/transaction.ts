@@ -4,6 +4,7 @@
  * between. A transaction may await anything between its operations.
  */
 import { TransactionError } from './errors.js';
+import type { ExplicitRootType, RootCreated, RootInput, RootName, RootRead, UntypedRoots } from './roots.js';
 import type { DatabaseState, SpaceState } from './state.js';
 import type { AtomPointer } from './storage/backend.js';
 import { bindScope, derivationOf, isTrackable, type ReadScope } from './track.js';
@@ -51,8 +52,12 @@ const NO_READS: ReadRecord[] = [];
 const NO_ROOTS = new Set<string>();
 const NO_VALUES = new Map<string, unknown>();
 
-/** A unit of work on one database. Obtain one with `database.begin()`. */
-export class Transaction {
+/**
+ * A unit of work on one database. Obtain one with `database.begin()`, `transact` or `read`.
+ * `Roots` is the database's declared roots type (see `roots.ts`); without one, root names are
+ * any string and values are typed by the caller (`tx.get<number>('visits')`).
+ */
+export class Transaction<Roots extends object = UntypedRoots> {
   /** @internal */ readonly reads: ReadRecord[];
   /** @internal Roots read in any way (a plain read or a bound view). */
   readonly readRoots: Set<string>;
@@ -61,6 +66,8 @@ export class Transaction {
   /** @internal Root name → the view `get` handed out (the base of derivations). */
   readonly views: Map<string, unknown>;
   readonly #host: CommitHost;
+  /** Root name → the collection `getOrCreate` created for an absent root (and wrote unchanged). */
+  #created: Map<string, unknown> | undefined = undefined;
   #state: 'active' | 'committing' | 'committed' | 'aborted' = 'active';
 
   /** @internal */
@@ -110,18 +117,28 @@ export class Transaction {
 
   /**
    * The value of root `name` as of this transaction (its own writes included), or undefined.
-   * Collections come back bound to the transaction, so their reads are recorded per key.
+   * Collections come back bound to the transaction, so their reads are recorded per key. With
+   * declared roots the type is the declared one; untyped, pass it: `tx.get<number>('visits')`.
    */
-  get<T = unknown>(name: string): T | undefined {
+  get<
+    T extends ExplicitRootType<Roots> = ExplicitRootType<Roots>,
+    Name extends RootName<Roots> = RootName<Roots>,
+  >(name: Name): RootRead<Roots, Name, T> {
+    return this.#get(name) as RootRead<Roots, Name, T>;
+  }
+
+  #get(name: string): unknown {
     checkName(name);
     if (this.writes.has(name)) {
       const written = this.writes.get(name);
-      return (written === DELETED ? undefined : written) as T | undefined;
+      if (written === DELETED) return undefined;
+      // A collection getOrCreate made: the bound view, so that updates to it are replayable.
+      return this.#created?.get(name) === written ? this.views.get(name) : written;
     }
-    if (this.views.has(name)) return this.views.get(name) as T | undefined;
+    if (this.views.has(name)) return this.views.get(name);
     const value = this.snapshotDatabase?.cell(name)?.value;
     // A read-only transaction never validates, so it records nothing and hands out raw values.
-    if (this.readOnly) return value as T | undefined;
+    if (this.readOnly) return value;
     this.readRoots.add(name);
     let view: unknown = value;
     if (isTrackable(value)) {
@@ -130,15 +147,87 @@ export class Transaction {
       this.reads.push({ root: name, holds: (newer) => valuesEqual(newer, value) });
     }
     this.views.set(name, view);
-    return view as T | undefined;
+    return view;
+  }
+
+  /**
+   * The value of root `name`, or, when the root is absent, `create()`'s value, which becomes
+   * the root (written at commit) and is returned bound to the transaction like `get`'s.
+   *
+   * Parallel first writers do not conflict when the value is a collection: if another
+   * transaction created the root first (with a value of the same class), this transaction's
+   * reads and updates of the value it created are checked against and replayed on that one, as
+   * if it had found the root present; so two transactions that both find `carts` absent, create
+   * it and insert different keys both commit. A plain value created here (a number, an object)
+   * follows the usual rule: if another commit created the root first, the commit conflicts.
+   * @example
+   * await db.transact((tx) => {
+   *   const carts = tx.getOrCreate('carts', () => Dictionary.empty<string, Cart>());
+   *   tx.set('carts', carts.set('c1', { items: [] }));
+   * });
+   */
+  getOrCreate<Name extends RootName<Roots>, V extends RootInput<Roots, Name> = RootInput<Roots, Name>>(
+    name: Name,
+    create: () => V,
+  ): RootCreated<Roots, Name, V> {
+    return this.#getOrCreate(name, create) as RootCreated<Roots, Name, V>;
+  }
+
+  #getOrCreate(name: string, create: () => unknown): unknown {
+    checkName(name);
+    this.#checkWritable('getOrCreate');
+    if (typeof create !== 'function')
+      throw invalidArgument('getOrCreate() takes a function that creates the value');
+    const fresh =
+      !this.writes.has(name) && !this.views.has(name) && this.snapshotDatabase?.cell(name) === undefined;
+    if (!fresh) {
+      const existing = this.#get(name);
+      if (existing !== undefined) return existing;
+    }
+    const created = create();
+    if (created === undefined) throw invalidArgument(`getOrCreate('${name}') was given undefined to create`);
+    if (!fresh || !isTrackable(created)) {
+      if (fresh) {
+        // Read as absent: a commit that created the root first makes this one conflict.
+        this.readRoots.add(name);
+        this.views.set(name, undefined);
+        this.reads.push({ root: name, holds: (newer) => newer === undefined });
+      }
+      this.writes.set(name, created);
+      return created;
+    }
+    // The root is read as "absent, or a value of the created class" and the created value is
+    // bound like a root read by `get`: while the root stays absent its reads hold (they are
+    // facts about the value created here), and once another commit created it they are
+    // checked against, and its updates replayed on, that commit's value.
+    const prototype: unknown = Object.getPrototypeOf(created);
+    this.readRoots.add(name);
+    this.reads.push({
+      root: name,
+      holds: (newer) =>
+        newer === undefined ||
+        (typeof newer === 'object' && newer !== null && Object.getPrototypeOf(newer) === prototype),
+    });
+    const view = created[bindScope]({
+      recordRead: (holds) =>
+        this.reads.push({ root: name, holds: (newer) => newer === undefined || holds(newer) }),
+    });
+    this.views.set(name, view);
+    (this.#created ??= new Map()).set(name, created);
+    this.writes.set(name, created);
+    return view;
   }
 
   /** True when root `name` exists (its own writes included). Recorded as a read. */
-  has(name: string): boolean {
-    return this.get(name) !== undefined;
+  has(name: RootName<Roots>): boolean {
+    return this.#get(name) !== undefined;
   }
 
-  /** The names of the roots that exist, sorted (its own writes included). Recorded as a read. */
+  /**
+   * The names of the roots that exist, sorted (its own writes included). Recorded as a read.
+   * Plain strings even with declared roots: the stored database may hold roots that untyped
+   * code wrote under other names.
+   */
   rootNames(): string[] {
     const names = new Set(this.snapshotDatabase?.roots.keys() ?? []);
     const seen = [...names].sort();
@@ -150,8 +239,12 @@ export class Transaction {
     return [...names].sort();
   }
 
-  /** Sets root `name` to `value` (any storable value; usually a collection). */
-  set(name: string, value: unknown): void {
+  /**
+   * Sets root `name` to `value`: with declared roots, a value of the declared type (checked to be
+   * storable, see `StorableValue`); untyped, any storable value (usually a collection), checked
+   * by the codec at commit.
+   */
+  set<Name extends RootName<Roots>>(name: Name, value: RootInput<Roots, Name>): void {
     checkName(name);
     this.#checkWritable('set');
     if (value === undefined) {
@@ -165,7 +258,7 @@ export class Transaction {
   }
 
   /** Removes root `name`. */
-  delete(name: string): void {
+  delete(name: RootName<Roots>): void {
     checkName(name);
     this.#checkWritable('delete');
     this.writes.set(name, DELETED);
@@ -200,6 +293,9 @@ export class Transaction {
 
   /** @internal The value to store for root `name` when it changed since the snapshot. */
   rebaseWrite(name: string, value: unknown, newer: unknown): unknown {
+    // Created by getOrCreate and not changed: another commit created the root first (its class
+    // was checked by `validate`), so that value stays, as if this transaction had found it.
+    if (this.#created !== undefined && this.#created.get(name) === value) return newer ?? value;
     const derived = derivationOf(value);
     if (derived !== undefined && this.views.has(name) && derived.base === this.views.get(name)) {
       return derived.replay(newer);
@@ -257,6 +353,10 @@ export function conflict(database: string, root: string): TransactionError {
     message: `transaction on database '${database}' conflicts with a newer commit to root '${root}'; run it again on a fresh snapshot (database.transact retries automatically)`,
     details: { database, root },
   });
+}
+
+function invalidArgument(message: string): TransactionError {
+  return new TransactionError({ layer: 'atom', reason: 'invalid-argument', message });
 }
 
 function checkName(name: string): void {

@@ -395,4 +395,37 @@ describe('db.read', () => {
     expect(() => db.read(async (tx) => tx.get('n'))).toThrow(/synchronous/);
     expect(() => db.read(42 as never)).toThrow(expect.objectContaining({ reason: 'invalid-argument' }));
   });
+
+  it('records nothing, however many point reads it serves (issue 12)', async () => {
+    const space = await openSpace();
+    const db = space.database('app');
+    await db.transact((tx) => {
+      for (let i = 0; i < 100; i++) tx.set(`k${i}`, { value: i });
+    });
+    const seen: Transaction[] = [];
+    let total = 0;
+    for (let round = 0; round < 50; round++) {
+      total += db.read((tx) => {
+        seen.push(tx);
+        let sum = 0;
+        for (let i = 0; i < 100; i++)
+          sum += (tx.get<{ value: number }>(`k${i}`)?.value ?? 0) + (tx.has(`x${i}`) ? 1 : 0);
+        return sum + tx.rootNames().length;
+      });
+    }
+    expect(total).toBe(50 * (4950 + 100));
+    // 5,000 point reads, 5,000 presence checks and 50 listings left no read record, read root
+    // or view behind, in any of the transactions.
+    for (const tx of seen) {
+      expect(tx.reads.length).toBe(0);
+      expect(tx.readRoots.size).toBe(0);
+      expect(tx.views.size).toBe(0);
+      expect(tx.active).toBe(false);
+    }
+    // A writable transaction doing the same records each root it read.
+    const writable = db.begin();
+    for (let i = 0; i < 100; i++) writable.get(`k${i}`);
+    expect(writable.reads.length).toBe(100);
+    writable.abort();
+  });
 });

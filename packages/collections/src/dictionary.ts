@@ -16,6 +16,7 @@ import {
   lookup,
   lookupString,
   remove,
+  removeRange,
   treeSize,
   updateString,
 } from './internal/keyed-tree.js';
@@ -23,6 +24,9 @@ import { badPayload, leafValue } from './internal/slots.js';
 import type { Tracker } from './internal/tracking.js';
 import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
 import { type RangeOptions, toKRange } from './range.js';
+
+/** The updates a dictionary records on a tracked lineage: a keyed map's, plus ranged deletes. */
+type DictionaryOp = KeyedMapOp | { readonly kind: 'deleteRange'; readonly range: KRange };
 
 function keysEqual(a: unknown, b: unknown): boolean {
   return compareKeys(a, b) === 0;
@@ -134,6 +138,21 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
   delete(key: K): Dictionary<K, V> {
     assertKey(key);
     return this._derive(this._coreDelete(key), { kind: 'delete', key });
+  }
+
+  /**
+   * A dictionary without the keys in `range` (the shape of `range()`'s options; `reverse` does
+   * not matter; no bounds: every key). Records no read: inside a transaction it is replayed on a
+   * newer version like `delete`, removing the keys in range there. Subtrees that lie wholly
+   * inside the range are dropped without being loaded, so the cost grows with the tree's
+   * height and the number of subtrees dropped, not with the number of keys removed.
+   * @example
+   * const d = Dictionary.from([[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd']]);
+   * [...d.deleteRange({ from: 2, to: 4 }).keys()]; // [1, 4]
+   */
+  deleteRange(range: RangeOptions<K> = {}): Dictionary<K, V> {
+    const bounds = toKRange(range);
+    return this._derive(this._coreDeleteRange(bounds), { kind: 'deleteRange', range: bounds });
   }
 
   /**
@@ -284,6 +303,13 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
     return new Dictionary<K, V>(next, treeSize(next));
   }
   /** @internal */
+  _coreDeleteRange(range: KRange): Dictionary<K, V> {
+    const root = this._slot() as KSlot | undefined;
+    const next = removeRange(root, range, nodeCapacity());
+    if (next === root) return this;
+    return new Dictionary<K, V>(next, treeSize(next));
+  }
+  /** @internal */
   _coreIncrement(key: unknown, delta: number): Dictionary<K, V> {
     return this._coreSet(key, incrementedValue(lookup(this._slot() as KSlot | undefined, key), delta));
   }
@@ -292,12 +318,14 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
     return this._coreSet(key, value);
   }
   /** @internal */
-  protected override _derive(next: TrackedCollection, op: KeyedMapOp): this {
+  protected override _derive(next: TrackedCollection, op: DictionaryOp): this {
     return super._derive(next, op);
   }
   /** @internal */
-  _applyOp(op: KeyedMapOp, tracker: Tracker): TrackedCollection {
+  _applyOp(op: DictionaryOp, tracker: Tracker): TrackedCollection {
     switch (op.kind) {
+      case 'deleteRange':
+        return this._coreDeleteRange(op.range);
       case 'set':
         return this._coreSet(op.key, op.value);
       case 'delete':

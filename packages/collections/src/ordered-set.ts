@@ -8,7 +8,16 @@ import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
-import { ABSENT, build, entryAt, insert, lookup, remove, treeSize } from './internal/keyed-tree.js';
+import {
+  ABSENT,
+  build,
+  entryAt,
+  insert,
+  lookup,
+  remove,
+  removeRange,
+  treeSize,
+} from './internal/keyed-tree.js';
 import { badPayload } from './internal/slots.js';
 import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
 import { type RangeOptions, toKRange } from './range.js';
@@ -16,7 +25,8 @@ import { type RangeOptions, toKRange } from './range.js';
 /** The updates an ordered set records on a tracked lineage, replayed on a newer version. */
 type OrderedSetOp =
   | { readonly kind: 'add'; readonly value: unknown }
-  | { readonly kind: 'delete'; readonly value: unknown };
+  | { readonly kind: 'delete'; readonly value: unknown }
+  | { readonly kind: 'deleteRange'; readonly range: KRange };
 
 /**
  * A persistent ordered set. `add` and `delete` record no read (they are idempotent and replay
@@ -74,6 +84,15 @@ export class OrderedSet<T extends Key = Key> extends TrackedCollection {
   delete(value: T): OrderedSet<T> {
     assertKey(value);
     return this._derive(this._coreDelete(value), { kind: 'delete', value });
+  }
+
+  /**
+   * A set without the elements in `range` (see `Dictionary.deleteRange`: whole subtrees in range
+   * are dropped; records no read and replays on a newer version).
+   */
+  deleteRange(range: RangeOptions<T> = {}): OrderedSet<T> {
+    const bounds = toKRange(range);
+    return this._derive(this._coreDeleteRange(bounds), { kind: 'deleteRange', range: bounds });
   }
 
   /** The element at position `index` in order (negative from the end), or undefined. */
@@ -171,6 +190,12 @@ export class OrderedSet<T extends Key = Key> extends TrackedCollection {
     return next === root ? this : new OrderedSet<T>(next, treeSize(next));
   }
   /** @internal */
+  _coreDeleteRange(range: KRange): OrderedSet<T> {
+    const root = this._slot() as KSlot | undefined;
+    const next = removeRange(root, range, nodeCapacity());
+    return next === root ? this : new OrderedSet<T>(next, treeSize(next));
+  }
+  /** @internal */
   protected override _derive(next: TrackedCollection, op: OrderedSetOp): this {
     return super._derive(next, op);
   }
@@ -178,6 +203,7 @@ export class OrderedSet<T extends Key = Key> extends TrackedCollection {
   _applyOp(op: OrderedSetOp): TrackedCollection {
     if (op.kind === 'add') return this._coreAdd(op.value);
     if (op.kind === 'delete') return this._coreDelete(op.value);
+    if (op.kind === 'deleteRange') return this._coreDeleteRange(op.range);
     return invalidArgument(`unknown set operation ${(op as { kind: string }).kind}`);
   }
 }

@@ -460,3 +460,35 @@ describe('collections: key-level concurrency (other collections)', () => {
     expect([out.get({ id: 1 }), out.get({ id: 2 })]).toEqual([2, 3]);
   });
 });
+
+describe('collections: key-level concurrency (Dictionary.deleteRange)', () => {
+  it('replays a ranged delete on a newer version: both commit, and a key inserted inside the range by the first is removed', async () => {
+    await seed('scores', Dictionary.from<number, number>(Array.from({ length: 500 }, (_, i) => [i, i])));
+    const t1 = begin();
+    const t2 = begin();
+    const d1 = t1.get<Dictionary<number, number>>('scores') as Dictionary<number, number>;
+    t1.set('scores', d1.set(1000, 1).set(150.5, 1));
+    const d2 = t2.get<Dictionary<number, number>>('scores') as Dictionary<number, number>;
+    t2.set('scores', d2.deleteRange({ from: 100, to: 400 }));
+    expect(await commitOutcome(t1)).toBe('ok');
+    expect(await commitOutcome(t2)).toBe('ok');
+    const after = read<Dictionary<number, number>>('scores');
+    expect(after.size).toBe(500 - 300 + 1);
+    expect(after.has(150.5)).toBe(false);
+    expect(after.get(1000)).toBe(1);
+    expect(after.countRange({ from: 100, to: 400 })).toBe(0);
+  });
+
+  it('conflicts when the transaction counted the range another commit added to', async () => {
+    await seed('scores', Dictionary.from<number, number>(Array.from({ length: 50 }, (_, i) => [i, i])));
+    const t1 = begin();
+    const t2 = begin();
+    const d1 = t1.get<Dictionary<number, number>>('scores') as Dictionary<number, number>;
+    t1.set('scores', d1.set(10.5, 1));
+    const d2 = t2.get<Dictionary<number, number>>('scores') as Dictionary<number, number>;
+    const removed = d2.countRange({ from: 10, to: 20 });
+    t2.set('scores', d2.deleteRange({ from: 10, to: 20 }).set(-1, removed));
+    expect(await commitOutcome(t1)).toBe('ok');
+    expect(await commitOutcome(t2)).toBe('conflict');
+  });
+});

@@ -1,13 +1,29 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareKeys, Dictionary, type Key, setNodeCapacity } from '../src/index.js';
+import { compareKeys, Dictionary, type Key, OrderedSet, setNodeCapacity } from '../src/index.js';
+import { KBranch, type KNode, type KSlot } from '../src/internal/keyed-node.js';
+import { load } from '../src/internal/keyed-tree.js';
 import { anyKey, canon, openSpace, roundTrip, type SpaceHandle } from './helpers.js';
+
+interface RangeCase {
+  from?: Key;
+  to?: Key;
+  fromInclusive?: boolean;
+  toInclusive?: boolean;
+  reverse?: boolean;
+}
+
+const rangeCase: fc.Arbitrary<RangeCase> = fc.record(
+  { from: anyKey, to: anyKey, fromInclusive: fc.boolean(), toInclusive: fc.boolean(), reverse: fc.boolean() },
+  { requiredKeys: [] },
+);
 
 type Op =
   | { kind: 'set'; key: Key; value: number }
   | { kind: 'delete'; key: Key }
   | { kind: 'increment'; key: Key; delta: number }
-  | { kind: 'persist'; mode: 'commit' | 'evict' | 'reopen' };
+  | { kind: 'persist'; mode: 'commit' | 'evict' | 'reopen' }
+  | { kind: 'deleteRange'; range: RangeCase };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -34,19 +50,13 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       mode: fc.constantFrom('commit' as const, 'evict' as const, 'reopen' as const),
     }),
   },
-);
-
-interface RangeCase {
-  from?: Key;
-  to?: Key;
-  fromInclusive?: boolean;
-  toInclusive?: boolean;
-  reverse?: boolean;
-}
-
-const rangeCase: fc.Arbitrary<RangeCase> = fc.record(
-  { from: anyKey, to: anyKey, fromInclusive: fc.boolean(), toInclusive: fc.boolean(), reverse: fc.boolean() },
-  { requiredKeys: [] },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('deleteRange' as const),
+      range: rangeCase,
+    }),
+  },
 );
 
 function sortedModel(model: Map<string, [Key, number]>): [Key, number][] {
@@ -131,6 +141,10 @@ describe('collections: Dictionary (model-based)', () => {
                 model.set(canon(o.key), [current?.[0] ?? o.key, (current?.[1] ?? 0) + o.delta]);
                 break;
               }
+              case 'deleteRange':
+                d = d.deleteRange(o.range);
+                for (const [c, [k]] of model) if (inRange(k, o.range)) model.delete(c);
+                break;
               case 'persist':
                 if (o.mode === 'reopen') {
                   // Versions loaded from a space are readable while it is open: check them now.
@@ -194,4 +208,73 @@ describe('collections: Dictionary (model-based)', () => {
       { numRuns: 150 },
     );
   });
+
+  it('deleteRange matches a sorted-Map model and keeps the tree balanced, on trees of up to 5 levels', () => {
+    const bound = fc.integer({ min: -10, max: 1010 });
+    const range = fc.record(
+      { from: bound, to: bound, fromInclusive: fc.boolean(), toInclusive: fc.boolean() },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 1000 }), { maxLength: 1000 }),
+        fc.array(range, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 30 }),
+        (keys, ranges, later) => {
+          let d = Dictionary.from(keys.map((k) => [k, k * 2] as const));
+          let set = OrderedSet.from(keys);
+          const model = new Map(keys.map((k) => [k, k * 2]));
+          for (const r of ranges) {
+            const before = d;
+            const beforeEntries = [...before];
+            d = d.deleteRange(r);
+            set = set.deleteRange(r);
+            for (const k of [...model.keys()]) if (inRange(k, r)) model.delete(k);
+            const sorted = [...model].sort((a, b) => a[0] - b[0]);
+            expect([...d]).toEqual(sorted);
+            expect([...set]).toEqual(sorted.map(([k]) => k));
+            expect(d.size).toBe(model.size);
+            expect(set.size).toBe(model.size);
+            for (let i = 0; i < sorted.length; i += 7) expect(d.at(i)).toEqual(sorted[i]);
+            checkTree(d._slot() as KSlot | undefined);
+            checkTree(set._slot() as KSlot | undefined);
+            expect([...before]).toEqual(beforeEntries); // persistent: the old version is intact
+          }
+          // The tree stays usable for later updates.
+          for (const k of later) {
+            d = d.set(k, -k);
+            model.set(k, -k);
+          }
+          expect([...d]).toEqual([...model].sort((a, b) => a[0] - b[0]));
+          checkTree(d._slot() as KSlot | undefined);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
+
+/** B+ tree invariants: every leaf at one depth, each branch key its child's minimum, sizes exact. */
+function checkTree(root: KSlot | undefined): void {
+  if (root === undefined) return;
+  const depths = new Set<number>();
+  const walk = (node: KNode, depth: number): number => {
+    if (!(node instanceof KBranch)) {
+      expect(node.keys.length).toBeGreaterThan(0);
+      depths.add(depth);
+      return node.keys.length;
+    }
+    let total = 0;
+    node.kids.forEach((slot, i) => {
+      const child = load(slot);
+      expect(compareKeys(node.keys[i], child.keys[0])).toBe(0);
+      const count = walk(child, depth + 1);
+      expect(node.sizes[i]).toBe(count);
+      total += count;
+    });
+    expect(node.count).toBe(total);
+    return total;
+  };
+  walk(load(root), 0);
+  expect(depths.size).toBe(1);
+}

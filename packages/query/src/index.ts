@@ -73,7 +73,7 @@ export type {
   NearestRequest,
   NearestSearch,
 } from './nearest-access.js';
-export type { Path, PathOf, PathValue } from './path.js';
+export type { KeyAtPath, Path, PathOf, PathValue } from './path.js';
 export type { Cursor, PlanInfo } from './plan/node.js';
 export { ExecContext, PlanNode } from './plan/node.js';
 export {

@@ -39,7 +39,7 @@ import {
   sameDeclaration,
 } from './kind-index.js';
 import { orderedIndexKind } from './ordered-kind.js';
-import type { PathOf } from './path.js';
+import type { KeyAtPath, PathOf } from './path.js';
 import { type CollectionOp, type CollectionOps, Track } from './tracking.js';
 
 /**
@@ -126,7 +126,17 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
     this.#payload = payload;
   }
 
-  /** An empty collection; `key` names the primary-key path used by `put`. */
+  /**
+   * An empty collection; `key` names the primary-key path used by `put`. With the record type
+   * and the key path as type arguments, the key type follows from the path:
+   * `IndexedCollection.empty<User, 'id'>({ key: 'id' })` is an `IndexedCollection<User, string>`
+   * when `User['id']` is a string (`get(42)` does not compile). With a key type instead
+   * (`empty<User, string>(...)`), that is the key type.
+   */
+  static empty<V, P extends PathOf<V>>(
+    options: CollectionOptions<V> & { readonly key: P },
+  ): IndexedCollection<V, KeyAtPath<V, P>>;
+  static empty<V = unknown, K extends Key = Key>(options?: CollectionOptions<V>): IndexedCollection<V, K>;
   static empty<V = unknown, K extends Key = Key>(
     options: CollectionOptions<V> = {},
   ): IndexedCollection<V, K> {
@@ -139,8 +149,17 @@ export class IndexedCollection<V = unknown, K extends Key = Key> extends Atom {
   /**
    * A collection of `records` (primary keys from `options.key`), bulk-built: the primary tree and
    * every index are sorted and built bottom-up, not inserted one by one. Later records win on a
-   * repeated key.
+   * repeated key. The key type follows from the key path: `from(users, { key: 'id' })` is an
+   * `IndexedCollection<User, User['id']>`; an explicit `from<User, string>(...)` names it.
    */
+  static from<V, P extends PathOf<V>>(
+    records: Iterable<V>,
+    options: CollectionOptions<V> & { readonly key: P },
+  ): IndexedCollection<V, KeyAtPath<V, P>>;
+  static from<V, K extends Key = Key>(
+    records: Iterable<V>,
+    options: CollectionOptions<V> & { readonly key: PathOf<V> },
+  ): IndexedCollection<V, K>;
   static from<V, K extends Key = Key>(
     records: Iterable<V>,
     options: CollectionOptions<V> & { readonly key: PathOf<V> },

@@ -5,7 +5,7 @@
  * values. A path with `[]` is multi-valued: predicates on it hold when they hold for some value.
  */
 import { AtomRef, forEachElement } from '@proto/atom';
-import { Dictionary } from '@proto/collections';
+import { Dictionary, type Key } from '@proto/collections';
 import { invalidArgument } from './errors.js';
 
 /** One step of a parsed path. */
@@ -284,3 +284,15 @@ type Walk<T, S extends readonly string[]> = S extends readonly [
  * when some element matches). `unknown` when `T` is unknown.
  */
 export type PathValue<T, P extends string> = unknown extends T ? unknown : Walk<T, SplitPath<P>>;
+
+/**
+ * The primary-key type of records `T` keyed by path `P`: the type at `P` (`undefined` and
+ * non-key types removed), or `Key` when nothing is known (`T` unknown, or `P` any string).
+ * What `IndexedCollection.from(records, { key })` and `IndexedCollection.empty<T, P>({ key })`
+ * infer for `get(key)`, `has`, `delete` and the rest.
+ */
+export type KeyAtPath<T, P extends string> = string extends P
+  ? Key
+  : unknown extends PathValue<T, P>
+    ? Key
+    : Extract<PathValue<T, P>, Key>;

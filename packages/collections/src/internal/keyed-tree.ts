@@ -7,6 +7,7 @@ import { AtomRef } from '@proto/atom/extension';
 import { branchCapacity } from '../config.js';
 import { compareKeys } from '../order.js';
 import { branchOf, inheritIndex, KBranch, KLeaf, type KNode, type KSlot } from './keyed-node.js';
+import type { KRange } from './keyed-scan.js';
 import { childOf, leafValue } from './slots.js';
 
 /** Returned by lookups for a missing key (values may be `undefined`). */
@@ -509,4 +510,109 @@ export function heightOf(root: KSlot | undefined): number {
     h++;
   }
   return h;
+}
+
+/**
+ * Removes every key in `range` (its `reverse` is ignored); returns the new root (`undefined`
+ * when empty), the same root when no key is in range. A child whose whole key span lies inside
+ * the range (known from the branch's minimum keys, without loading it) is dropped as a
+ * subtree, so the cost is the two boundary paths plus one step per dropped child, not one
+ * removal per key. The new size is `treeSize` of the result.
+ */
+export function removeRange(root: KSlot | undefined, range: KRange, cap: number): KNode | undefined {
+  if (root === undefined) return undefined;
+  const r = load(root);
+  let nr = r instanceof KLeaf ? leafRemoveRange(r, range) : branchRemoveRange(r, range, NO_KEY, cap);
+  while (nr instanceof KBranch && nr.kids.length === 1) nr = load(nr.kids[0] as KSlot);
+  return nr;
+}
+
+/** Stands for "no key after this node" (the node is last in the tree). */
+const NO_KEY: unique symbol = Symbol('no key');
+
+function leafRemoveRange(leaf: KLeaf, range: KRange): KLeaf | undefined {
+  const keys = leaf.keys;
+  const n = keys.length;
+  const { below, above } = range;
+  let start = 0;
+  if (below !== undefined) while (start < n && below(keys[start])) start++;
+  let end = n;
+  if (above !== undefined) {
+    end = start;
+    while (end < n && !above(keys[end])) end++;
+  }
+  if (start === end) return leaf;
+  if (start === 0 && end === n) return undefined;
+  const vals = leaf.vals;
+  return new KLeaf(
+    keys.slice(0, start).concat(keys.slice(end)),
+    vals === null ? null : vals.slice(0, start).concat(vals.slice(end)),
+  );
+}
+
+/**
+ * `removeRange` under branch `b`, whose keys are all below `next` (the minimum key of the node
+ * after it, or `NO_KEY`). Children left underfull at the range's edges are merged with a
+ * neighbour; every child keeps the same height, so the tree stays balanced.
+ */
+function branchRemoveRange(b: KBranch, range: KRange, next: unknown, cap: number): KBranch | undefined {
+  const { below, above } = range;
+  const n = b.kids.length;
+  const keys: unknown[] = [];
+  const kids: KSlot[] = [];
+  const sizes: number[] = [];
+  /** Positions in `kids` of the children rebuilt here (the range's edges), to rebalance. */
+  const edges: number[] = [];
+  let changed = false;
+  for (let i = 0; i < n; i++) {
+    const min = b.keys[i];
+    const upper = i + 1 < n ? b.keys[i + 1] : next;
+    // The child's keys lie in [min, upper).
+    const past = above?.(min) === true;
+    const before = below !== undefined && upper !== NO_KEY && below(upper);
+    if (past || before) {
+      keys.push(min);
+      kids.push(b.kids[i] as KSlot);
+      sizes.push(b.sizes[i] as number);
+      continue;
+    }
+    const inside =
+      (below === undefined || !below(min)) && (above === undefined || (upper !== NO_KEY && !above(upper)));
+    if (inside) {
+      changed = true;
+      continue;
+    }
+    const child = childOf(b.kids, i);
+    const nc =
+      child instanceof KLeaf ? leafRemoveRange(child, range) : branchRemoveRange(child, range, upper, cap);
+    if (nc === child) {
+      keys.push(min);
+      kids.push(b.kids[i] as KSlot);
+      sizes.push(b.sizes[i] as number);
+      continue;
+    }
+    changed = true;
+    if (nc === undefined) continue;
+    edges.push(kids.length);
+    keys.push(nc.keys[0]);
+    kids.push(nc);
+    sizes.push(countOf(nc));
+  }
+  if (!changed) return b;
+  if (kids.length === 0) return undefined;
+  // Merge each underfull edge child with a neighbour, the later edge first so that positions
+  // of the earlier one stay valid.
+  for (let e = edges.length - 1; e >= 0; e--) {
+    const at = edges[e] as number;
+    if (kids.length === 1 || at >= kids.length) continue;
+    const node = load(kids[at] as KSlot);
+    const min = (node instanceof KLeaf ? cap : branchCapacity()) >>> 2;
+    if (widthOf(node) >= min) continue;
+    const li = at > 0 ? at - 1 : at;
+    const merged = rebalance(load(kids[li] as KSlot), load(kids[li + 1] as KSlot), cap);
+    keys.splice(li, 2, ...merged.map((m) => m.keys[0]));
+    kids.splice(li, 2, ...merged);
+    sizes.splice(li, 2, ...merged.map(countOf));
+  }
+  return branchOf(keys, kids, sizes);
 }
