@@ -13,6 +13,8 @@ export interface WorkloadResult {
   readonly file: string;
   /** When the workload ran (ISO 8601, from the file name). */
   readonly ranAt: string;
+  /** The workload's command-line arguments (`--commits=200`); none for the defaults. */
+  readonly args: readonly string[];
   /** The machine line of the result, when it has one. */
   readonly machine: string | undefined;
   /** Undefined when the result holds no `ratios` (a workload not converted yet). */
@@ -95,10 +97,11 @@ function markdownOf(
     '',
     '## Runs',
     '',
-    '| workload | ran at | machine | result file |',
-    '| --- | --- | --- | --- |',
+    '| workload | ran at | arguments | machine | result file |',
+    '| --- | --- | --- | --- | --- |',
     ...results.map(
-      (r) => `| \`${r.script}\` | ${r.ranAt} | ${cell(r.machine ?? 'not recorded')} | \`${r.file}\` |`,
+      (r) =>
+        `| \`${r.script}\` | ${r.ranAt} | ${r.args.length === 0 ? 'defaults' : cell(r.args.map((a) => `\`${a}\``).join(' '))} | ${cell(r.machine ?? 'not recorded')} | \`${r.file}\` |`,
     ),
   ];
   if (withoutRatios.length > 0)

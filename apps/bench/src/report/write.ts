@@ -31,6 +31,7 @@ export function newestResults(dir: string, workloads: readonly string[]): Worklo
     if (newest === undefined) continue;
     const json = JSON.parse(readFileSync(join(dir, newest.file), 'utf8')) as {
       machine?: Machine;
+      args?: string[];
       ratios?: RatioResult[];
     };
     const [day, time = ''] = newest.stamp.split('T');
@@ -39,6 +40,7 @@ export function newestResults(dir: string, workloads: readonly string[]): Worklo
       file: relative(REPOSITORY_ROOT, join(dir, newest.file)),
       ranAt: `${day} ${time.replaceAll('-', ':')} UTC`,
       machine: json.machine?.cores === undefined ? undefined : machineLine(json.machine),
+      args: json.args ?? [],
       ratios: json.ratios,
     });
   }
