@@ -1,4 +1,4 @@
 import { protoProject } from '../../tooling/vitest/preset.ts';
 
-// The benchmarks have no unit tests: performance is measured by running them, never in tests.
+// Performance is measured by running the benchmarks, never in tests; the tests cover the report.
 export default protoProject('bench');

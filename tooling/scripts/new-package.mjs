@@ -28,7 +28,7 @@ const pkg = {
   license: 'MIT',
   type: 'module',
   sideEffects: false,
-  files: ['dist', 'src'],
+  files: ['dist', 'src', 'LICENSE', 'README.md', 'CHANGELOG.md'],
   exports: exportsMap,
   engines: { node: '>=20.19' },
   scripts: { build: 'tsc -b', typecheck: 'tsc -b', test: 'vitest run' },

@@ -10,6 +10,7 @@
  *
  * Usage: node --conditions=@proto/source --import tsx --expose-gc src/bytes.ts [--commits=2000]
  */
+
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { openWalBackend } from '@proto/storage-wal';
 import Sqlite from 'better-sqlite3';
 import { open as openLmdb } from 'lmdb';
 import { Random } from './fixtures/data.js';
+import type { RatioResult } from './fixtures/ratios.js';
 import { check, fmt, machine, machineLine, ratio, table, writeResults } from './fixtures/timing.js';
 
 const N = 10_000;
@@ -191,7 +193,16 @@ async function main(): Promise<void> {
         .join(', ')}. All result checks passed.`,
     ].join('\n');
     console.log(`\n${markdown}`);
-    console.log(`\nresults: ${writeResults('bytes', { machine: host, commits, rows }, markdown)}`);
+    const ratios: RatioResult[] = rows
+      .filter((r) => r.system === 'ProtoBase WAL')
+      .map((r) => ({
+        workload: 'BYTES',
+        name: `bytes per one-key commit, ${fmt(r.valueBytes)} B value ÷ (2 × value + 1 KiB)`,
+        value: r.perCommit / r.target,
+        target: { atMost: 1 },
+        detail: `${fmt(r.perCommit)} B ÷ ${fmt(r.target)} B`,
+      }));
+    console.log(`\nresults: ${writeResults('bytes', { machine: host, commits, rows, ratios }, markdown)}`);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -15,6 +15,7 @@
  *
  * Usage: node --conditions=@proto/source --import tsx --expose-gc src/changes.ts [--commits=2000]
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import { Dictionary } from '@proto/collections';
 import { from, IndexedCollection, type Query } from '@proto/query';
 import { openMemoryBackend } from '@proto/storage-memory';
 import { Random } from './fixtures/data.js';
+import type { RatioResult } from './fixtures/ratios.js';
 import {
   check,
   collectGarbage,
@@ -54,7 +56,7 @@ function perCall(n: number, fn: (i: number) => void): number {
   return ((performance.now() - t0) * 1000) / n;
 }
 
-async function diffRows(random: Random): Promise<string[][]> {
+async function diffRows(random: Random, ratios: RatioResult[]): Promise<string[][]> {
   const entries = Array.from({ length: DIFF_N }, (_, i) => [i, i] as [number, number]);
   const base = Dictionary.from(entries);
   const keys = Array.from({ length: 200 }, () => random.int(DIFF_N));
@@ -103,6 +105,13 @@ async function diffRows(random: Random): Promise<string[][]> {
   console.log(
     `DIFF 1M: hot ${fmt(hot, 1)} µs, cold ${fmt(coldUs, 1)} µs (${fmt(loads / reads, 1)} nodes loaded), Map scan ${fmt(scan)} µs`,
   );
+  ratios.push({
+    workload: 'CHANGES',
+    name: `diff of one change in ${fmt(DIFF_N)} entries, nodes in memory ÷ 100 µs`,
+    value: hot / 100,
+    target: { atMost: 1 },
+    detail: `${fmt(hot, 1)} µs`,
+  });
   return [
     ['ProtoBase diff, nodes in memory', `${fmt(hot, 1)} µs`, '-', ratio(scan, hot)],
     [
@@ -174,7 +183,7 @@ async function commitsWith(
   };
 }
 
-async function liveRows(random: Random): Promise<string[][]> {
+async function liveRows(random: Random, ratios: RatioResult[]): Promise<string[][]> {
   const rows: string[][] = [];
   for (const shape of shapes) {
     let liveRowsNow: readonly Player[] = [];
@@ -223,6 +232,13 @@ async function liveRows(random: Random): Promise<string[][]> {
     console.log(
       `LIVE 100k ${shape.name}: commit ${fmt(commitUs, 1)} µs; live update ${fmt(liveUs, 1)} µs (${liveStats.refills - 1} refills), query run again ${fmt(rerunUs, 1)} µs`,
     );
+    ratios.push({
+      workload: 'CHANGES',
+      name: `live query ${shape.name} at ${fmt(LIVE_N)}: query run again ÷ live update`,
+      value: rerunUs / liveUs,
+      target: { atLeast: 10 },
+      detail: `${fmt(rerunUs, 1)} µs ÷ ${fmt(liveUs, 1)} µs`,
+    });
     rows.push([
       shape.name,
       fmt(commitUs, 1),
@@ -240,8 +256,9 @@ async function main(): Promise<void> {
   try {
     const host = machine(dir);
     const random = new Random(7);
-    const diffTable = await diffRows(random);
-    const liveTable = await liveRows(random);
+    const ratios: RatioResult[] = [];
+    const diffTable = await diffRows(random, ratios);
+    const liveTable = await liveRows(random, ratios);
     const markdown = [
       '## Structural diffs and live queries (CHANGES)',
       '',
@@ -270,7 +287,9 @@ async function main(): Promise<void> {
         .join(', ')}. All result checks passed.`,
     ].join('\n');
     console.log(`\n${markdown}`);
-    console.log(`\nresults: ${writeResults('changes', { machine: host, commits: COMMITS }, markdown)}`);
+    console.log(
+      `\nresults: ${writeResults('changes', { machine: host, commits: COMMITS, ratios }, markdown)}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,8 @@
 /**
  * Runs every benchmark workload in turn, each in its own process so that one workload's heap
  * and caches do not colour the next. Arguments (`--full`, ...) pass through to each workload.
+ * Then writes the bench report (`docs/bench/`: report.md, report.json, ratios.svg) from the
+ * newest result of every workload, so a subset run refreshes its own rows only.
  *
  *   bash tooling/scripts/run.sh bench            # from the repository root
  *   pnpm bench -- --full                          # adds the 1M sizes
@@ -8,8 +10,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-
-const WORKLOADS = ['kv-point', 'tx', 'bytes', 'open', 'query', 'changes', 'cache', 'ann'] as const;
+import { REPORT_DIR, writeReport } from './report/write.js';
+import { WORKLOADS } from './workloads.js';
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
 const only = args
@@ -38,4 +40,8 @@ for (const name of WORKLOADS) {
     console.error(`workload ${name} failed (exit ${result.status ?? result.signal})`);
   }
 }
+const report = writeReport(WORKLOADS);
+console.log(
+  `\n# report\n\n${report.rows.filter((r) => r.met).length} of ${report.rows.length} targets met: ${REPORT_DIR}/report.md`,
+);
 process.exitCode = failed > 0 ? 1 : 0;

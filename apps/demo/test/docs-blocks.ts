@@ -166,3 +166,31 @@ export function links(markdown: string): MarkdownLink[] {
   });
   return found;
 }
+
+/**
+ * The anchors GitHub gives a page's headings (`## Backup and migration` → `backup-and-migration`):
+ * lower case, punctuation dropped, spaces to hyphens, a repeated slug numbered (`-1`, `-2`).
+ * Explicit `id="..."` and `name="..."` anchors count too.
+ */
+export function headingAnchors(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  let inFence = false;
+  for (const text of markdown.split('\n')) {
+    if (/^ *`{3,}/.test(text)) inFence = !inFence;
+    if (inFence) continue;
+    for (const match of text.matchAll(/\b(?:id|name)="([^"]+)"/g)) anchors.add(match[1] as string);
+    const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(text);
+    if (heading === null) continue;
+    const slug = (heading[1] as string)
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .replace(/<[^>]+>/g, '')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const count = seen.get(slug) ?? 0;
+    seen.set(slug, count + 1);
+    anchors.add(count === 0 ? slug : `${slug}-${count}`);
+  }
+  return anchors;
+}

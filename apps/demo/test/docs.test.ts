@@ -4,7 +4,10 @@
  * built `dist` types, `strict`, `skipLibCheck: false`, NodeNext, the workspace's TypeScript) and
  * run in its own process, in a fresh working directory, against the built packages. Each
  * README's install line must name every package its blocks import, and links from published
- * READMEs into the repository must be full GitHub links to paths that exist.
+ * READMEs into the repository must be full GitHub links to paths that exist. The links of every
+ * Markdown page of the repository (changelogs, RELEASING.md, the bench report included) must reach
+ * a path that exists and, with `#anchor`, a heading of that page (GitHub's heading slugs); the
+ * generated API reference's links are checked by `tooling/scripts/api-docs.mjs`.
  *
  * Markers the pages use (see `docs-blocks.ts`): `<!-- fragment -->` before a block means
  * "type-check only"; code inside that comment after `fragment` is a hidden preamble put before
@@ -29,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CodeBlock,
+  headingAnchors,
   importedPackages,
   installedPackages,
   isTypeScript,
@@ -56,6 +60,16 @@ const pageFiles = [
 const pages: MarkdownPage[] = pageFiles.map((page) =>
   parseMarkdown(page, readFileSync(join(root, page), 'utf8')),
 );
+/**
+ * Every Markdown page of the repository for the link checks (the changelogs, RELEASING.md, the
+ * bench report and the rest beside the pages above); changesets are release input, not pages.
+ */
+const linkPageFiles = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.md'], {
+  cwd: root,
+  encoding: 'utf8',
+})
+  .stdout.split('\n')
+  .filter((page) => page !== '' && !page.startsWith('.changeset/') && existsSync(join(root, page)));
 const typescriptBlocks = pages.flatMap((page) => page.blocks.filter(isTypeScript));
 const packageDirs = readdirSync(join(root, 'packages')).filter((name) =>
   existsSync(join(root, 'packages', name, 'package.json')),
@@ -290,24 +304,39 @@ describe('demo: the docs run as written', () => {
   });
 
   it('links published READMEs into the repository by full URL when they point at its files', () => {
-    const relativeLinks = pages
-      .filter((page) => /^packages\/[^/]+\/README\.md$/.test(page.page))
+    const relativeLinks = linkPageFiles
+      .filter((page) => /^packages\/[^/]+\/(README|CHANGELOG)\.md$/.test(page))
       .flatMap((page) =>
-        links(readFileSync(join(root, page.page), 'utf8'))
+        links(readFileSync(join(root, page), 'utf8'))
           .filter((link) => !/^(?:[a-z][\w+.-]*:|#)/i.test(link.target))
           .map(
-            (link) =>
-              `${page.page}:${link.line} ${link.target} (breaks on npm; use ${REPOSITORY}/blob/main/...)`,
+            (link) => `${page}:${link.line} ${link.target} (breaks on npm; use ${REPOSITORY}/blob/main/...)`,
           ),
       );
     expect(relativeLinks, relativeLinks.join('\n')).toEqual([]);
   });
 
-  it('points every link into the repository at a path that exists when followed', () => {
+  it('points every link into the repository at a path and anchor that exist when followed', () => {
+    expect(linkPageFiles).toEqual(expect.arrayContaining(['RELEASING.md', 'docs/bench/report.md']));
     const broken: string[] = [];
-    for (const page of pages) {
+    const anchorsOf = new Map<string, Set<string>>();
+    const anchors = (path: string) => {
+      let found = anchorsOf.get(path);
+      if (found === undefined)
+        anchorsOf.set(path, (found = headingAnchors(readFileSync(join(root, path), 'utf8'))));
+      return found;
+    };
+    for (const page of linkPageFiles.map((file) => ({ page: file }))) {
       for (const link of links(readFileSync(join(root, page.page), 'utf8'))) {
         const target = link.target.replace(/[#?].*$/, '');
+        const anchor = /#(.+)$/.exec(link.target)?.[1];
+        if (target === '' && anchor !== undefined && !/^[a-z][\w+.-]*:/i.test(link.target)) {
+          if (!anchors(page.page).has(decodeURIComponent(anchor)))
+            broken.push(
+              `${page.page}:${link.line} ${link.target}: no heading or anchor #${anchor} on the page`,
+            );
+          continue;
+        }
         const full = new RegExp(`^${REPOSITORY.replace(/[.]/g, '\\.')}/(blob|tree)/main/(.+)$`).exec(target);
         let path: string;
         let kind: 'file' | 'directory' | 'either';
@@ -329,6 +358,13 @@ describe('demo: the docs run as written', () => {
           broken.push(
             `${page.page}:${link.line} ${link.target}: no ${kind === 'either' ? 'path' : kind} ${path}`,
           );
+        else if (
+          anchor !== undefined &&
+          path.endsWith('.md') &&
+          stat?.isFile() &&
+          !anchors(path).has(decodeURIComponent(anchor))
+        )
+          broken.push(`${page.page}:${link.line} ${link.target}: no heading or anchor #${anchor} in ${path}`);
       }
     }
     expect(broken, broken.join('\n')).toEqual([]);

@@ -1,7 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import type { PackedPackage } from './setup/pack.ts';
 
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 /** The one repository every package points at. */
 const REPOSITORY = 'https://github.com/protobase/protobase-ts';
 const COPYRIGHT = 'Copyright (c) 2026 The ProtoBase authors';
@@ -63,13 +67,15 @@ function eachPackage(
 // Issue 9, finding 15: the packages shipped no LICENSE, no repository/homepage/bugs, a script
 // naming a file outside the tarball, and the workspace-only @proto/source export condition.
 describe('smoke: packed manifests', () => {
-  it('ships LICENSE and README.md and names the repository, homepage and bugs when packed', () => {
+  it('ships LICENSE, README.md and CHANGELOG.md and names the repository, homepage and bugs when packed', () => {
     const problems = eachPackage(({ folder }, { entries, manifest, read }) => {
       const found: string[] = [];
-      for (const file of ['LICENSE', 'README.md', 'package.json']) {
+      // A package gets its CHANGELOG.md at its first release (`pnpm version-packages`).
+      const changelog = existsSync(join(root, 'packages', folder, 'CHANGELOG.md')) ? ['CHANGELOG.md'] : [];
+      for (const file of ['LICENSE', 'README.md', 'package.json', ...changelog]) {
         if (!entries.has(file)) found.push(`no ${file} in the tarball`);
       }
-      for (const file of ['LICENSE', 'README.md']) {
+      for (const file of ['LICENSE', 'README.md', 'CHANGELOG.md']) {
         if (!manifest.files?.includes(file)) found.push(`"files" does not list ${file}`);
       }
       if (

@@ -4,6 +4,8 @@
  * type name plus payload (`encodeAtom`). Objects that are not plain values are stored as
  * pointers to other atoms through a reference hook; storage backends list and rewrite those
  * pointers with `atomReferences` and `rewriteReferences` without decoding.
+ *
+ * @module @proto/atom/codec
  */
 
 export { LazyValue } from './codec/lazy.js';

@@ -45,6 +45,8 @@
  * reason `not-found`. Registering an empty or duplicate type name throws `invalid-argument`.
  *
  * `docs/write-a-collection.md` walks through a complete collection.
+ *
+ * @module @proto/atom/extension
  */
 
 export { forEachElement } from './arrays.js';

@@ -3,6 +3,8 @@
  * databases and ACID transactions with snapshot reads, optimistic commits, rebase on
  * conflict-free concurrency, group commit and time travel, over the storage contract in
  * `@proto/atom/storage`.
+ *
+ * @module @proto/atom
  */
 
 export { forEachElement } from './arrays.js';

@@ -1,5 +1,7 @@
 /**
  * `@proto/atom/storage`: the storage contract for backend authors, and the kernel's guard.
+ *
+ * @module @proto/atom/storage
  */
 
 export { hasReason, isProtoError, StorageError } from './errors.js';
