@@ -76,18 +76,20 @@ function define(index: string, options: unknown): VectorDefinition {
   const metric = o.metric ?? 'cosine';
   if (!METRICS.includes(metric))
     invalid(`vector index '${index}': metric is one of ${METRICS.join(', ')}, got ${String(metric)}`);
-  // 0 and -1 are how a stored definition spells 'auto' and 'none' (`indexes()` reports it, and
-  // defining an index again from it gives the same definition).
+  // A stored definition (as `indexes()` reports it, always with `centroids`) spells 'auto' and
+  // 'none' as 0 and -1, and the calibrated nprobe as 0: defining an index again from it gives
+  // the same definition. Options a user writes keep the strict checks.
+  const stored = 'centroids' in o;
   const lists =
-    o.lists === undefined || o.lists === 'auto' || (o.lists as unknown) === 0
+    o.lists === undefined || o.lists === 'auto' || (stored && (o.lists as unknown) === 0)
       ? 0
-      : o.lists === 'none' || (o.lists as unknown) === -1
+      : o.lists === 'none' || (stored && (o.lists as unknown) === -1)
         ? -1
         : positiveInteger(o.lists, `vector index '${index}': lists`);
   const trainAt =
     o.trainAt === undefined ? 1024 : positiveInteger(o.trainAt, `vector index '${index}': trainAt`);
   const nprobe =
-    o.nprobe === undefined || (o.nprobe as unknown) === 0
+    o.nprobe === undefined || (stored && (o.nprobe as unknown) === 0)
       ? 0
       : positiveInteger(o.nprobe, `vector index '${index}': nprobe`);
   const seed = o.seed === undefined ? 42 : o.seed;
