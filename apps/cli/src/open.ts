@@ -24,6 +24,11 @@ export const BACKENDS: readonly BackendKind[] = ['wal', 'sqlite'];
 
 const SQLITE_MAGIC = 'SQLite format 3\u0000';
 
+/** The decoded-atom cache of the spaces the CLI opens (estimated heap bytes). */
+const CACHE_BYTES = 16 * 1024 * 1024;
+/** ... and atoms: a decoded leaf holds its values once read, which its encoded size underestimates. */
+const CACHE_ATOMS = 256;
+
 export function parseBackend(value: string | undefined): BackendKind | undefined {
   if (value === undefined) return undefined;
   if (!(BACKENDS as readonly string[]).includes(value))
@@ -104,6 +109,8 @@ export async function openSpace(
   const backend = await openBackend(path, kind, { readOnly: !options.write });
   const space = await ObjectSpace.open(backend, {
     readOnly: !options.write,
+    // A tool walks whole collections once: a small cache keeps its memory flat at any size.
+    cache: { maxBytes: CACHE_BYTES, maxAtoms: CACHE_ATOMS },
     ...(options.historyLimit === undefined ? {} : { historyLimit: options.historyLimit }),
   });
   return { space, kind, path };
