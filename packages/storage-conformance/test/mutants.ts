@@ -45,6 +45,24 @@ export const soundHarness: ConformanceHarness = mutantHarness('sound', () => ({}
 export const mutants: readonly { readonly key: string; readonly bug: string; readonly breakage: Breakage }[] =
   [
     {
+      key: 'integrity.read-atoms-batch',
+      bug: 'readAtoms answers in storage order, not in the order asked',
+      breakage: (inner) => ({
+        readAtoms: async (pointers) =>
+          Promise.all([...new Set(pointers)].sort().map((p) => inner.readAtom(p))),
+      }),
+    },
+    {
+      key: 'integrity.read-atoms-unknown-pointer',
+      bug: 'readAtoms skips the pointers it does not know',
+      breakage: (inner) => ({
+        readAtoms: async (pointers) =>
+          (await Promise.all(pointers.map((p) => inner.readAtom(p).catch(() => undefined)))).filter(
+            (b): b is Uint8Array => b !== undefined,
+          ),
+      }),
+    },
+    {
       key: 'cas.wrong-expected-returns-false',
       bug: 'compare-and-set ignores expected',
       breakage: (inner) => ({

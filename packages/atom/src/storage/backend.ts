@@ -95,6 +95,16 @@ export interface StorageBackend {
   /** The bytes stored under `pointer`; `not-found` if none, `corrupt` if they fail checks. */
   readAtom(pointer: AtomPointer): Promise<Uint8Array>;
 
+  /**
+   * Optional: the bytes of several atoms in one request, in the order asked (a pointer asked
+   * twice is returned twice; `[]` resolves `[]`). A network backend reads them in one round
+   * trip. The same guarantees and errors as `readAtom`: it rejects (`not-found`, `corrupt` ...)
+   * when any of them cannot be returned, and never returns other bytes. The kernel reads with
+   * it what a transaction needs next (the children of a node, in one batch); when a backend
+   * lacks it, the guard derives it from concurrent `readAtom` calls.
+   */
+  readAtoms?(pointers: readonly AtomPointer[]): Promise<readonly Uint8Array[]>;
+
   /** Synchronous `readAtom`, present exactly when `capabilities.syncReads` is true. */
   readAtomSync?(pointer: AtomPointer): Uint8Array;
 

@@ -86,6 +86,8 @@ export function guardBackend(backend: StorageBackend): StorageBackend {
   }
 
   const capabilities: StorageCapabilities = Object.freeze({ ...backend.capabilities });
+  // A batched read of the backend's own, or one derived from concurrent single reads.
+  const readMany = typeof backend.readAtoms === 'function' ? backend.readAtoms.bind(backend) : undefined;
   const guarded: StorageBackend = {
     name: backend.name,
     capabilities,
@@ -117,6 +119,25 @@ export function guardBackend(backend: StorageBackend): StorageBackend {
     },
     readAtom(pointer) {
       return run('readAtom', () => backend.readAtom(checkPointer(backend, pointer)));
+    },
+    readAtoms(pointers) {
+      return run('readAtoms', async () => {
+        if (!Array.isArray(pointers)) throw invalid('readAtoms expects an array of pointers');
+        for (const pointer of pointers) checkPointer(backend, pointer);
+        if (pointers.length === 0) return [];
+        const atoms =
+          readMany === undefined
+            ? await Promise.all(pointers.map((p) => backend.readAtom(p)))
+            : await readMany(pointers);
+        if (atoms.length !== pointers.length) {
+          throw new StorageError({
+            layer: layerOf(backend),
+            reason: 'io',
+            message: `readAtoms returned ${atoms.length} atoms for ${pointers.length} pointers`,
+          });
+        }
+        return atoms;
+      });
     },
     readRoot() {
       return run('readRoot', () => backend.readRoot());

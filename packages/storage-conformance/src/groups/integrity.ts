@@ -41,6 +41,44 @@ export const integrity: ScenarioGroup = {
       },
     },
     {
+      key: 'integrity.read-atoms-batch',
+      title: 'readAtoms returns the bytes of many atoms in the order asked, repeats included, and [] for []',
+      async run({ backend }) {
+        assert.isFunction(backend.readAtoms, 'the guard gives every backend a readAtoms');
+        const readAtoms = (backend.readAtoms as NonNullable<typeof backend.readAtoms>).bind(backend);
+        const atoms = Array.from({ length: 300 }, (_, i) => patternBytes(1 + ((i * 37) % 700), i));
+        const pointers = await backend.writeAtoms(atoms);
+        // Reversed, with repeats: the answer follows the question, not the storage order.
+        const asked = [...pointers].reverse();
+        asked.push(pointers[5] as AtomPointer, pointers[5] as AtomPointer);
+        const read = await readAtoms(asked);
+        assert.strictEqual(read.length, asked.length, 'one atom per pointer asked');
+        read.forEach((bytes, i) => {
+          const index = pointers.indexOf(asked[i] as AtomPointer);
+          expectBytes(bytes, atoms[index] as Uint8Array, `readAtoms answer ${i}`);
+        });
+        assert.deepEqual(await readAtoms([]), [], 'an empty batch');
+      },
+    },
+    {
+      key: 'integrity.read-atoms-unknown-pointer',
+      title: 'readAtoms rejects with not-found when any pointer is unknown',
+      async run({ backend }) {
+        const readAtoms = (backend.readAtoms as NonNullable<typeof backend.readAtoms>).bind(backend);
+        const known = await writeOne(backend, patternBytes(20, 3));
+        await expectRejects(
+          readAtoms([known, FOREIGN_POINTER]),
+          'not-found',
+          'readAtoms with a foreign pointer',
+        );
+        expectBytes(
+          (await readAtoms([known]))[0],
+          patternBytes(20, 3),
+          'the known atom, after the failed batch',
+        );
+      },
+    },
+    {
       key: 'integrity.sent-buffer-mutation-ignored',
       title: 'changing a buffer after writing it does not change the stored atom',
       async run({ backend }) {
