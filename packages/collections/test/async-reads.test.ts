@@ -214,9 +214,9 @@ describe('collections on a backend without synchronous reads', () => {
       space.database('db').transact((tx) =>
         tx.set(
           'd',
-          Dictionary.from([
+          Dictionary.from<string, unknown>([
             ['big', big],
-            ['nested', List.from([Dictionary.from([['deep', 42]])])],
+            ['nested', List.from([Dictionary.from<string, number>([['deep', 42]])])],
           ]),
         ),
       ),
