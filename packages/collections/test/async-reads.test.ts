@@ -244,3 +244,43 @@ describe('collections on a backend without synchronous reads', () => {
     await space.close();
   });
 });
+
+describe('another process on a backend without synchronous reads', () => {
+  it("picks up the other's delta commits (replayed from records it must load) and commits on top", async () => {
+    const inner = await openMemoryBackend({ syncReads: false });
+    // Two spaces on one backend, as two processes on one database server.
+    const shared = (): StorageBackend => ({
+      name: inner.name,
+      capabilities: { ...inner.capabilities, multiProcess: true, reclaim: false },
+      writeAtoms: (atoms) => inner.writeAtoms(atoms),
+      readAtom: (pointer) => inner.readAtom(pointer),
+      readAtoms: (pointers) =>
+        (inner.readAtoms as NonNullable<StorageBackend['readAtoms']>).call(inner, pointers),
+      readRoot: () => inner.readRoot(),
+      compareAndSetRoot: (expected, next) => inner.compareAndSetRoot(expected, next),
+      close: async () => {},
+    });
+    const a = await ObjectSpace.open(shared(), { cache: { maxAtoms: 8 } });
+    const b = await ObjectSpace.open(shared(), { cache: { maxAtoms: 8 } });
+    const d = (tx: { get<T>(name: string): T | undefined }) =>
+      tx.get<Dictionary<number, number>>('d') ?? Dictionary.empty<number, number>();
+    await a
+      .database('db')
+      .transact((tx) =>
+        tx.set('d', Dictionary.from(Array.from({ length: 5000 }, (_, i) => [i, 0] as [number, number]))),
+      );
+    for (let i = 0; i < 20; i++) await a.database('db').transact((tx) => tx.set('d', d(tx).set(i, i + 1)));
+    a.evictCaches();
+    b.evictCaches();
+    await b.refresh();
+    expect(b.sequence).toBe(a.sequence);
+    // b commits on top of a's delta chain (its commit rebases onto what it has to load).
+    await b.database('db').transact((tx) => tx.set('d', d(tx).set(4999, -1)));
+    await a.refresh();
+    const seen = await a.database('db').transact((tx) => [d(tx).get(0), d(tx).get(19), d(tx).get(4999)]);
+    expect(seen).toEqual([1, 20, -1]);
+    await a.close();
+    await b.close();
+    await inner.close();
+  });
+});
