@@ -352,6 +352,15 @@ describe('damaged, locked, foreign and missing databases', () => {
     expect(report.problems[0]?.reason).toBe('corrupt');
   });
 
+  it('a database too damaged to open exits 6 naming what is damaged', async () => {
+    const path = join(root, 'damaged-manifest');
+    await withSpace(path, 'wal', (space) => fill(space));
+    writeFileSync(join(path, 'MANIFEST'), 'not a manifest at all');
+    const r = proto('info', path);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('MANIFEST');
+  });
+
   it('verify finds a damaged SQLite atom row (exit 6)', async () => {
     const path = join(root, 'damaged.sqlite');
     await withSpace(path, 'sqlite', (space) => fill(space));
