@@ -190,12 +190,12 @@ function main(): void {
   const m = machine(process.cwd());
   // The card's ANN targets are at N = 100,000 (or the largest size run).
   const log = new TargetLog();
-  const { n: targetN, note } = sizeForTarget(100_000, options.sizes);
+  const { n: targetN, offCard } = sizeForTarget(100_000, options.sizes);
   const noHnsw = 'hnswlib-node not run (--no-hnsw)';
   for (const set of ['clustered', 'random'] as const) {
     if (options.sets.includes(set)) continue;
     log.skip(
-      { workload: 'ANN', name: `${set}, N = ${fmt(targetN)}: every target of this data set`, target: {} },
+      { workload: 'ANN', name: `${set}: every target of this data set`, target: {} },
       `data set ${set} not in this run (--sets)`,
     );
   }
@@ -375,11 +375,12 @@ function main(): void {
         log.compare(
           {
             workload: 'ANN',
+            ...offCard,
             name: `${shape}: ProtoBase exact ÷ hnswlib-node brute force, QPS`,
             target: { atLeast: 0.5 },
           },
           { value: exactRow.qps, text: `${fmt(exactRow.qps)} QPS` },
-          brute === undefined ? undefined : { value: brute.qps, text: `${fmt(brute.qps)} QPS${note}` },
+          brute === undefined ? undefined : { value: brute.qps, text: `${fmt(brute.qps)} QPS` },
           noHnsw,
         );
       }
@@ -387,21 +388,23 @@ function main(): void {
         log.add(
           {
             workload: 'ANN',
+            ...offCard,
             name: `${shape}: IVF-Flat QPS at the first nprobe with recall@10 ≥ 0.95 ÷ exact QPS`,
             target: { atLeast: 10 },
           },
           good === undefined ? Number.NaN : good.qps / exactRow.qps,
           good === undefined
-            ? `no nprobe up to ${ivfRows.at(-1)?.nprobe ?? 0} reached recall 0.95${note}`
-            : `nprobe ${good.nprobe}, recall ${fmt(good.recall, 3)}: ${fmt(good.qps)} QPS ÷ ${fmt(exactRow.qps)} QPS${note}`,
+            ? `no nprobe up to ${ivfRows.at(-1)?.nprobe ?? 0} reached recall 0.95`
+            : `nprobe ${good.nprobe}, recall ${fmt(good.recall, 3)}: ${fmt(good.qps)} QPS ÷ ${fmt(exactRow.qps)} QPS`,
         );
         const build = {
           workload: 'ANN',
+          ...offCard,
           name: `${shape}: IVF-Flat build ÷ HNSW build (M 16, efConstruction 200), time`,
           target: { atMost: 0.5 },
         };
         if (Number.isFinite(hnswBuild))
-          log.add(build, ivfBuild / hnswBuild, `${fmt(ivfBuild)} ms ÷ ${fmt(hnswBuild)} ms${note}`);
+          log.add(build, ivfBuild / hnswBuild, `${fmt(ivfBuild)} ms ÷ ${fmt(hnswBuild)} ms`);
         else log.skip(build, noHnsw);
       }
 
@@ -455,21 +458,23 @@ function main(): void {
           log.add(
             {
               workload: 'ANN',
+              ...offCard,
               name: `${shape}, filtered kNN at ${label} selectivity: ProtoBase recall@10`,
               target: { atLeast: 0.95 },
               unit: 'recall@10',
             },
             oursRecall,
-            `plan ${plan}${note}`,
+            `plan ${plan}`,
           );
           log.add(
             {
               workload: 'ANN',
+              ...offCard,
               name: `${shape}, filtered kNN at ${label} selectivity: exact over the filter's candidates ÷ ProtoBase, p50`,
               target: { atLeast: 1 },
             },
             candidates.p50 / ours.p50,
-            `${fmt(candidates.p50, 3)} ms ÷ ${fmt(ours.p50, 3)} ms (${plan})${note}`,
+            `${fmt(candidates.p50, 3)} ms ÷ ${fmt(ours.p50, 3)} ms (${plan})`,
           );
         }
         filtered.push([

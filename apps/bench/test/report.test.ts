@@ -14,7 +14,13 @@ const ratios: RatioResult[] = [
     target: { atMost: 1 },
     detail: '910 B ÷ 1,124 B',
   },
-  { workload: 'TX-SMALL', name: 'C = 1 ÷ better-sqlite3', value: 0.47, target: { atLeast: 1 } },
+  {
+    workload: 'TX-SMALL',
+    name: 'N = 100,000, C = 1 ÷ better-sqlite3',
+    value: 0.47,
+    target: { atLeast: 1 },
+    cardSize: 1_000_000,
+  },
   { workload: 'CACHE', name: 'get | hit ÷ Redis', value: 20.7, target: { atLeast: 10 } },
   {
     workload: 'TX-SMALL',
@@ -87,7 +93,7 @@ describe('bench: the report', () => {
     const report = buildReport(fixture, ['bytes', 'tx', 'open', 'kv-point', 'ann']);
     expect(tableRows(report.markdown)).toEqual([
       '| BYTES | one-key commit ÷ bound | 0.81× (910 B ÷ 1,124 B) | ≤ 1× | met | `bytes` |',
-      '| TX-SMALL | C = 1 ÷ better-sqlite3 | 0.47× | ≥ 1× | **missed** | `tx` |',
+      '| TX-SMALL | N = 100,000, C = 1 ÷ better-sqlite3 (card: N = 1,000,000) | 0.47× | ≥ 1× | **missed** | `tx` |',
       '| CACHE | get \\| hit ÷ Redis | 20.70× | ≥ 10× | met | `tx` |',
       '| TX-SMALL | conflicts between disjoint keys | 0 conflicts | ≤ 0 conflicts | met | `tx` |',
       '| ANN | filtered recall | 0.912 recall@10 | ≥ 0.95 recall@10 | **missed** | `tx` |',
@@ -96,6 +102,9 @@ describe('bench: the report', () => {
     ]);
     expect(report.markdown).toContain('**3 of 5 targets met**; 2 more [not measured](#not-measured).');
     expect(report.markdown).toContain('## Not measured');
+    expect(report.markdown).toContain(
+      '1 of these rows come from a run at a smaller size than the card names',
+    );
     expect(report.markdown).toContain('Ran but recorded no ratios yet: `open`.');
     expect(report.markdown).toContain('No result yet: `ann`.');
     const json = JSON.parse(report.json) as {
@@ -104,7 +113,7 @@ describe('bench: the report', () => {
     };
     expect(json.rows.map((r) => [r.name, r.met])).toEqual([
       ['one-key commit ÷ bound', true],
-      ['C = 1 ÷ better-sqlite3', false],
+      ['N = 100,000, C = 1 ÷ better-sqlite3', false],
       ['get | hit ÷ Redis', true],
       ['conflicts between disjoint keys', true],
       ['filtered recall', false],
@@ -193,13 +202,14 @@ describe('bench: the report', () => {
       '| ANN | IVF ÷ exact | n/a (no nprobe reached recall 0.95) | ≥ 10× | **missed** | `ann` |',
     );
     expect(report.markdown).not.toContain('Ran but recorded no ratios yet');
+    expect(report.markdown).not.toContain('smaller size than the card names');
   });
 
-  it("checks a target at the card's size when it ran, else at the largest size with a note", () => {
-    expect(sizeForTarget(100_000, [10_000, 100_000, 1_000_000])).toEqual({ n: 100_000, note: '' });
+  it("checks a target at the card's size when it ran, else at the largest size, marked", () => {
+    expect(sizeForTarget(100_000, [10_000, 100_000, 1_000_000])).toEqual({ n: 100_000, offCard: {} });
     expect(sizeForTarget(1_000_000, [10_000, 100_000])).toEqual({
       n: 100_000,
-      note: "; the card's size is 1,000,000, not in this run",
+      offCard: { cardSize: 1_000_000 },
     });
   });
 });

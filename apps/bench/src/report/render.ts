@@ -100,6 +100,7 @@ function markdownOf(
   notRun: readonly string[],
 ): string {
   const met = rows.filter((r) => r.met).length;
+  const offCard = rows.filter((r) => r.cardSize !== undefined).length;
   const lines = [
     '# Bench report',
     '',
@@ -110,11 +111,17 @@ function markdownOf(
     '',
     `**${met} of ${rows.length} targets met**${notMeasured.length > 0 ? `; ${notMeasured.length} more [not measured](#not-measured)` : ''}. Chart: [ratios.svg](ratios.svg); data: [report.json](report.json).`,
     '',
+    ...(offCard === 0
+      ? []
+      : [
+          `${offCard} of these rows come from a run at a smaller size than the card names (marked "card: N = ..."); \`bash tooling/scripts/run.sh bench --full\` measures every target at the card's size.`,
+          '',
+        ]),
     '| workload | ratio | measured | target | met | from |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${cell(r.workload)} | ${cell(r.name)} | ${valueText(r.value, r.unit)}${r.detail ? ` (${cell(r.detail)})` : ''} | ${describeTarget(r.target, r.unit)} | ${r.met ? 'met' : '**missed**'} | \`${r.script}\` |`,
+        `| ${cell(r.workload)} | ${cell(r.name)}${r.cardSize === undefined ? '' : ` (card: N = ${r.cardSize.toLocaleString('en-US')})`} | ${valueText(r.value, r.unit)}${r.detail ? ` (${cell(r.detail)})` : ''} | ${describeTarget(r.target, r.unit)} | ${r.met ? 'met' : '**missed**'} | \`${r.script}\` |`,
     ),
     '',
     ...(notMeasured.length === 0
