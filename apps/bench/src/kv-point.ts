@@ -361,7 +361,7 @@ function targetsFor(reports: readonly SizeReport[], options: Options): TargetLog
     const theirs = opsOf(at?.get[peer]);
     if (ours !== undefined && theirs !== undefined)
       log.add(spec, ours.value / theirs.value, `${ours.text} ÷ ${theirs.text}`);
-    else log.skip(spec, `${label} not run (--no-durable skips lmdb)`);
+    else log.skip(spec, peer === 'lmdb get' ? 'lmdb not run (--no-durable)' : `N = ${fmt(n)} not run`);
   }
   for (const report of reports) {
     log.compare(
