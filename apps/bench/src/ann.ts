@@ -18,6 +18,7 @@
 import { createRequire } from 'node:module';
 import { from, IndexedCollection } from '@proto/query';
 import { activeKernels, residentBytes, unrolledKernels, useKernels, vectorIndex } from '@proto/vector';
+import { sizeForTarget, TargetLog } from './fixtures/ratios.js';
 import {
   check,
   collectGarbage,
@@ -187,6 +188,17 @@ function main(): void {
   const options = args();
   const hnswlib = options.hnsw ? loadHnswlib() : undefined;
   const m = machine(process.cwd());
+  // The card's ANN targets are at N = 100,000 (or the largest size run).
+  const log = new TargetLog();
+  const { n: targetN, offCard } = sizeForTarget(100_000, options.sizes);
+  const noHnsw = 'hnswlib-node not run (--no-hnsw)';
+  for (const set of ['clustered', 'random'] as const) {
+    if (options.sets.includes(set)) continue;
+    log.skip(
+      { workload: 'ANN', name: `${set}: every target of this data set`, target: {} },
+      `data set ${set} not in this run (--sets)`,
+    );
+  }
   const json: unknown[] = [];
   const out: string[] = [`# ANN (dim ${DIM}, k ${K}, cosine, one query at a time)`, '', machineLine(m), ''];
   console.log(out.join('\n'));
@@ -357,6 +369,44 @@ function main(): void {
       if (Number.isFinite(hnswBuild))
         lines.push(`- IVF build ÷ HNSW build: ${ratio(ivfBuild, hnswBuild)} (target ≤ 0.5×)`);
       text.push(...lines, '');
+      const at = n === targetN;
+      const shape = `${set}, N = ${fmt(n)}`;
+      if (at) {
+        log.compare(
+          {
+            workload: 'ANN',
+            ...offCard,
+            name: `${shape}: ProtoBase exact ÷ hnswlib-node brute force, QPS`,
+            target: { atLeast: 0.5 },
+          },
+          { value: exactRow.qps, text: `${fmt(exactRow.qps)} QPS` },
+          brute === undefined ? undefined : { value: brute.qps, text: `${fmt(brute.qps)} QPS` },
+          noHnsw,
+        );
+      }
+      if (at && set === 'clustered') {
+        log.add(
+          {
+            workload: 'ANN',
+            ...offCard,
+            name: `${shape}: IVF-Flat QPS at the first nprobe with recall@10 ≥ 0.95 ÷ exact QPS`,
+            target: { atLeast: 10 },
+          },
+          good === undefined ? Number.NaN : good.qps / exactRow.qps,
+          good === undefined
+            ? `no nprobe up to ${ivfRows.at(-1)?.nprobe ?? 0} reached recall 0.95`
+            : `nprobe ${good.nprobe}, recall ${fmt(good.recall, 3)}: ${fmt(good.qps)} QPS ÷ ${fmt(exactRow.qps)} QPS`,
+        );
+        const build = {
+          workload: 'ANN',
+          ...offCard,
+          name: `${shape}: IVF-Flat build ÷ HNSW build (M 16, efConstruction 200), time`,
+          target: { atMost: 0.5 },
+        };
+        if (Number.isFinite(hnswBuild))
+          log.add(build, ivfBuild / hnswBuild, `${fmt(ivfBuild)} ms ÷ ${fmt(hnswBuild)} ms`);
+        else log.skip(build, noHnsw);
+      }
 
       // Filtered.
       const vectors = rows.map((r) => Float32Array.from(r.embedding));
@@ -404,6 +454,29 @@ function main(): void {
           );
         }
         const oursRecall = round(recallOf(ours.results, ftruth), 3);
+        if (at) {
+          log.add(
+            {
+              workload: 'ANN',
+              ...offCard,
+              name: `${shape}, filtered kNN at ${label} selectivity: ProtoBase recall@10`,
+              target: { atLeast: 0.95 },
+              unit: 'recall@10',
+            },
+            oursRecall,
+            `plan ${plan}`,
+          );
+          log.add(
+            {
+              workload: 'ANN',
+              ...offCard,
+              name: `${shape}, filtered kNN at ${label} selectivity: exact over the filter's candidates ÷ ProtoBase, p50`,
+              target: { atLeast: 1 },
+            },
+            candidates.p50 / ours.p50,
+            `${fmt(candidates.p50, 3)} ms ÷ ${fmt(ours.p50, 3)} ms (${plan})`,
+          );
+        }
         filtered.push([
           label,
           plan,
@@ -455,7 +528,8 @@ function main(): void {
       });
     }
   }
-  const file = writeResults('ann', { machine: m, results: json }, out.join('\n'));
+  const { ratios, notMeasured } = log;
+  const file = writeResults('ann', { machine: m, results: json, ratios, notMeasured }, out.join('\n'));
   console.log(`results: ${file}`);
 }
 

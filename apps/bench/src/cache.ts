@@ -25,6 +25,7 @@ import { openWalBackend } from '@proto/storage-wal';
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { Random } from './fixtures/data.js';
+import { type Figure, TargetLog } from './fixtures/ratios.js';
 import {
   check,
   collectGarbage,
@@ -141,6 +142,38 @@ async function startRedis(dir: string, durable: boolean): Promise<RedisServer> {
       await exited;
     },
   };
+}
+
+/**
+ * The CACHE targets (benchmark card, expiring-entries issue): gets ≥ 10× Redis over loopback,
+ * durable sets ≥ 1.0× Redis `appendfsync always`, gets within 2× of lru-cache (≥ 0.5×), in ops/s.
+ */
+function targetsFor(results: readonly Result[]): TargetLog {
+  const log = new TargetLog();
+  const opsOf = (system: string, op: string): Figure | undefined => {
+    const r = results.find((x) => x.system === system && x.op === op);
+    return r === undefined ? undefined : { value: r.opsPerSec, text: `${fmt(r.opsPerSec)} ops/s` };
+  };
+  const targets = [
+    ['get hit', 'Redis', 10],
+    ['get miss', 'Redis', 10],
+    ['durable set', 'Redis appendfsync always', 1],
+    ['get hit', 'lru-cache', 0.5],
+    ['get miss', 'lru-cache', 0.5],
+  ] as const;
+  for (const [op, peer, atLeast] of targets) {
+    log.compare(
+      {
+        workload: 'CACHE',
+        name: `${op}, ${fmt(N)} keys with a TTL, one request at a time: ProtoBase ExpiringCache (WAL) ÷ ${peer}`,
+        target: { atLeast },
+      },
+      opsOf('ProtoBase', op),
+      opsOf(peer, op),
+      `${peer} ${op} not measured`,
+    );
+  }
+  return log;
 }
 
 async function main(): Promise<void> {
@@ -311,7 +344,10 @@ async function main(): Promise<void> {
         .join(', ')}. All result checks passed.`,
     ].join('\n');
     console.log(`\n${markdown}`);
-    console.log(`\nresults: ${writeResults('cache', { machine: host, results }, markdown)}`);
+    const { ratios, notMeasured } = targetsFor(results);
+    console.log(
+      `\nresults: ${writeResults('cache', { machine: host, results, ratios, notMeasured }, markdown)}`,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -29,6 +29,7 @@ import { Dictionary } from '@proto/collections';
 import { createMemoryLocation, openMemoryBackend } from '@proto/storage-memory';
 import { Map as ImmutableMap } from 'immutable';
 import { type BenchRecord, entriesOf, keyOf, Random, recordOf, sameRecord } from './fixtures/data.js';
+import { type Figure, sizeForTarget, TargetLog } from './fixtures/ratios.js';
 import { buildStore, type Store } from './fixtures/stores.js';
 import {
   check,
@@ -328,8 +329,78 @@ function growthFor(reports: readonly SizeReport[]): string {
   ].join('\n');
 }
 
+const OURS_GET = 'ProtoBase Dictionary (reopened, cached)';
+const OURS_SET = 'ProtoBase Dictionary (set in a transaction)';
+
+/** The size the card's get targets and growth name. */
+const CARD_N = 1_000_000;
+const CARD_SMALL_N = 10_000;
+
+/**
+ * The KV-POINT targets of the benchmark card, from what this run measured: get (resident, 1M)
+ * ÷ Immutable.js and ÷ lmdb, set in a transaction ÷ Immutable.js at each size, and the growth of
+ * a point get from 10k to 1M against native `Map`'s (+ 20%). Cold get is measured by `open.ts`.
+ */
+function targetsFor(reports: readonly SizeReport[], options: Options): TargetLog {
+  const log = new TargetLog();
+  const opsOf = (m: Measured | undefined): Figure | undefined =>
+    m === undefined ? undefined : { value: m.opsPerSec, text: `${fmt(m.opsPerSec)} ops/s` };
+  const { n, offCard } = sizeForTarget(CARD_N, options.sizes);
+  const at = reports.find((r) => r.n === n);
+  for (const [peer, label] of [
+    ['Immutable.js Map', 'Immutable.js Map.get'],
+    ['lmdb get', 'lmdb get'],
+  ] as const) {
+    const spec = {
+      workload: 'KV-POINT',
+      ...offCard,
+      name: `get, resident, N = ${fmt(n)}: ProtoBase (reopened, cached) ÷ ${label}`,
+      target: { atLeast: 1 },
+    };
+    const ours = opsOf(at?.get[OURS_GET]);
+    const theirs = opsOf(at?.get[peer]);
+    if (ours !== undefined && theirs !== undefined)
+      log.add(spec, ours.value / theirs.value, `${ours.text} ÷ ${theirs.text}`);
+    else log.skip(spec, peer === 'lmdb get' ? 'lmdb not run (--no-durable)' : `N = ${fmt(n)} not run`);
+  }
+  for (const report of reports) {
+    log.compare(
+      {
+        workload: 'KV-POINT',
+        name: `set in a transaction, N = ${fmt(report.n)}: ProtoBase ÷ Immutable.js Map.set`,
+        target: { atLeast: 1 },
+      },
+      opsOf(report.set[OURS_SET]),
+      opsOf(report.set['Immutable.js Map']),
+      'not run',
+    );
+  }
+  const small = reports[0];
+  const large = reports.at(-1);
+  const growthSpec = {
+    workload: 'KV-POINT',
+    name: `point get growth N = ${fmt(small?.n ?? CARD_SMALL_N)} → ${fmt(large?.n ?? CARD_N)} (cost per get, larger ÷ smaller): ProtoBase's ÷ (native Map's + 20%)`,
+    target: { atMost: 1 },
+  };
+  const growthOf = (label: string) => {
+    const before = small?.get[label];
+    const after = large?.get[label];
+    return before === undefined || after === undefined ? Number.NaN : before.opsPerSec / after.opsPerSec;
+  };
+  if (small === undefined || large === undefined || small.n === large.n)
+    log.skip(growthSpec, 'needs two sizes (--sizes=10000,1000000 or --full)');
+  else {
+    const ours = growthOf(OURS_GET);
+    const map = growthOf('native Map');
+    const card =
+      small.n === CARD_SMALL_N && large.n === CARD_N ? '' : '; the card measures 10,000 → 1,000,000';
+    log.add(growthSpec, ours / (map * 1.2), `${fmt(ours, 2)}× ÷ (${fmt(map, 2)}× × 1.2)${card}`);
+  }
+  return log;
+}
+
 function markdownFor(report: SizeReport): string {
-  const ours = report.get['ProtoBase Dictionary (reopened, cached)'] as Measured;
+  const ours = report.get[OURS_GET] as Measured;
   const oursBuilt = report.get['ProtoBase Dictionary (built in process)'] as Measured;
   const getRows = Object.entries(report.get).map(([label, m]) => [
     label,
@@ -340,7 +411,7 @@ function markdownFor(report: SizeReport): string {
       ? ''
       : `${ratio(ours.opsPerSec, m.opsPerSec)} / ${ratio(oursBuilt.opsPerSec, m.opsPerSec)}`,
   ]);
-  const oursSet = report.set['ProtoBase Dictionary (set in a transaction)'] as Measured;
+  const oursSet = report.set[OURS_SET] as Measured;
   const setRows = Object.entries(report.set).map(([label, m]) => [
     label,
     fmt(m.opsPerSec),
@@ -383,7 +454,12 @@ async function main(): Promise<void> {
       ...reports.map(markdownFor),
       growth,
     ].join('\n\n');
-    const file = writeResults('kv-point', { workload: 'KV-POINT', machine: m, options, reports }, markdown);
+    const { ratios, notMeasured } = targetsFor(reports, options);
+    const file = writeResults(
+      'kv-point',
+      { workload: 'KV-POINT', machine: m, options, reports, ratios, notMeasured },
+      markdown,
+    );
     console.log(`results: ${file}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

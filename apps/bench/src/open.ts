@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { ChildResult, ChildSpec } from './fixtures/open-child.js';
+import { type Figure, sizeForTarget, TargetLog } from './fixtures/ratios.js';
 import { buildStore, isProtoBase, STORE_KINDS, type StoreKind } from './fixtures/stores.js';
 import {
   BENCH_DIR,
@@ -198,6 +199,74 @@ function sections(summaries: readonly Summary[], n: number): string {
   ].join('\n');
 }
 
+/** The size the card's OPEN and cold get targets name. */
+const CARD_N = 1_000_000;
+
+/**
+ * The OPEN and KV-POINT cold get targets of the benchmark card for ProtoBase WAL, at 1M (or the
+ * largest size run): cold reads ÷ lmdb (≥ 0.5×) and ÷ better-sqlite3, the first read under
+ * 100 ms, and rss growth after the reads within the cache bound + 50 MiB.
+ */
+function targetsFor(args: Args, summaries: readonly Summary[]): TargetLog {
+  const log = new TargetLog();
+  const { n, offCard } = sizeForTarget(CARD_N, args.sizes);
+  const by = (kind: StoreKind) => summaries.find((s) => s.n === n && s.system === kind);
+  const ours = by('protobase-wal');
+  const notRun = (...kinds: StoreKind[]) =>
+    `${kinds.filter((k) => !args.systems.includes(k)).join(', ')} not in this run (--systems)`;
+  const reads = (s: Summary | undefined): Figure | undefined =>
+    s === undefined ? undefined : { value: s.readsPerSecond, text: `${fmt(s.readsPerSecond)} reads/s` };
+  for (const [peer, atLeast] of [
+    ['lmdb', 0.5],
+    ['better-sqlite3', 1],
+  ] as const) {
+    log.compare(
+      {
+        workload: 'KV-POINT',
+        ...offCard,
+        name: `cold get, N = ${fmt(n)} on disk, ${fmt(READS)} reads in a fresh process: ProtoBase WAL ÷ ${LABELS[peer]}`,
+        target: { atLeast },
+      },
+      reads(ours),
+      reads(by(peer)),
+      notRun('protobase-wal', peer),
+    );
+  }
+  const firstRead = {
+    workload: 'OPEN',
+    ...offCard,
+    name: `open → first read, N = ${fmt(n)}: ProtoBase WAL ms ÷ 100 ms`,
+    target: { atMost: 1 },
+  };
+  const bound = CACHE.maxBytes / 2 ** 20 + SLACK_MIB;
+  const memory = {
+    workload: 'OPEN',
+    ...offCard,
+    name: `rss growth after open and ${fmt(READS)} reads, N = ${fmt(n)}: ProtoBase WAL ÷ (cache bound + ${SLACK_MIB} MiB)`,
+    target: { atMost: 1 },
+  };
+  if (ours === undefined) {
+    log.skip(firstRead, notRun('protobase-wal'));
+    log.skip(memory, notRun('protobase-wal'));
+  } else {
+    log.add(firstRead, ours.firstReadMs / 100, `${fmt(ours.firstReadMs, 2)} ms`);
+    log.add(
+      memory,
+      ours.rssAfterReadsMiB / bound,
+      `${fmt(ours.rssAfterReadsMiB, 1)} MiB ÷ ${fmt(bound)} MiB`,
+    );
+  }
+  log.skip(
+    {
+      workload: 'KV-POINT',
+      name: 'cold get on the PostgreSQL backend: one batched round trip per tree level',
+      target: {},
+    },
+    'open.ts has no PostgreSQL system and counts no round trips',
+  );
+  return log;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const root = mkdtempSync(join(tmpdir(), 'proto-bench-open-'));
@@ -277,9 +346,11 @@ async function main(): Promise<void> {
       : `CHECKS FAILED:\n${failures.map((f) => `- ${f}`).join('\n')}`,
   ].join('\n');
   console.log(`\n${markdown}`);
+  const { ratios, notMeasured } = targetsFor(args, summaries);
   const file = writeResults(
     'open',
-    { machine: host, args, cache: CACHE, summaries, runs: raw, failures },
+    // `args` is the command line (writeResults): the parsed options go under their own key.
+    { machine: host, options: args, cache: CACHE, summaries, runs: raw, failures, ratios, notMeasured },
     markdown,
   );
   console.log(`\nresults: ${file}`);

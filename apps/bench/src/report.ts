@@ -10,5 +10,5 @@ import { WORKLOADS } from './workloads.js';
 
 const report = writeReport(WORKLOADS);
 console.log(
-  `bench report: ${report.rows.filter((r) => r.met).length} of ${report.rows.length} targets met; ${relative(process.cwd(), REPORT_DIR)}/report.md`,
+  `bench report: ${report.rows.filter((r) => r.met).length} of ${report.rows.length} targets met, ${report.notMeasured.length} not measured; ${relative(process.cwd(), REPORT_DIR)}/report.md`,
 );

@@ -21,6 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BenchRecord, keyOf, Random, recordOf, sampleIndexes } from './fixtures/data.js';
+import { type Figure, TargetLog } from './fixtures/ratios.js';
 import { buildStore, isProtoBase, type Store } from './fixtures/stores.js';
 import {
   fmt,
@@ -34,6 +35,7 @@ import {
 import {
   type BatchCell,
   batchTables,
+  label,
   type SmallCell,
   smallTables,
   VARIANTS,
@@ -299,6 +301,90 @@ function verifyBatch(
   verify(count === n + inserted, `${id} N=${n}: ${count} records, expected ${n + inserted}`);
 }
 
+/**
+ * The TX-SMALL and TX-BATCH targets of the benchmark card and the performance issue, at each size
+ * run, for ProtoBase WAL: C = 1 ÷ better-sqlite3, C = 16 and C = 256 ÷ lmdb (acked when flushed,
+ * durable at acknowledgement like the others), C = 256 ÷ better-sqlite3 (≥ 5×), zero conflicts
+ * and retries between disjoint keys, and batches of 100 and 10,000 ÷ better-sqlite3.
+ */
+function targetsFor(args: Args, small: readonly SmallCell[], batch: readonly BatchCell[]): TargetLog {
+  const log = new TargetLog();
+  const ours = 'protobase-wal';
+  const inRun = (id: string) => args.systems.some((v) => v.id === id);
+  const missing = (n: number, what: string, ...ids: string[]) => {
+    const left = ids.filter((id) => !inRun(id));
+    if (left.length > 0) return `${left.join(', ')} not in this run (--systems)`;
+    return `${what} not in this run at N = ${fmt(n)} (--workloads, --writers)`;
+  };
+  const smallAt = (n: number, c: number, id: string): Figure | undefined => {
+    const cell = small.find((x) => x.n === n && x.writers === c && x.system === id);
+    return cell === undefined
+      ? undefined
+      : { value: cell.commitsPerSecond, text: `${fmt(cell.commitsPerSecond)} commits/s` };
+  };
+  const batchAt = (n: number, size: number, id: string): Figure | undefined => {
+    const cell = batch.find((x) => x.n === n && x.batchSize === size && x.system === id);
+    return cell === undefined
+      ? undefined
+      : { value: cell.upsertsPerSecond, text: `${fmt(cell.upsertsPerSecond)} upserts/s` };
+  };
+  const smallTargets = [
+    { c: 1, peer: 'better-sqlite3', atLeast: 1 },
+    { c: 16, peer: 'lmdb-flushed', atLeast: 1 },
+    { c: 256, peer: 'lmdb-flushed', atLeast: 1 },
+    { c: 256, peer: 'better-sqlite3', atLeast: 5 },
+  ] as const;
+  for (const n of args.sizes) {
+    for (const { c, peer, atLeast } of smallTargets) {
+      log.compare(
+        {
+          workload: 'TX-SMALL',
+          name: `N = ${fmt(n)}, C = ${c}: ProtoBase WAL ÷ ${label(peer)}, commits/s`,
+          target: { atLeast },
+        },
+        smallAt(n, c, ours),
+        smallAt(n, c, peer),
+        missing(n, `TX-SMALL C = ${c}`, ours, peer),
+      );
+    }
+    const cells = small.filter((x) => x.n === n && x.system === ours);
+    const conflicts = {
+      workload: 'TX-SMALL',
+      name: `N = ${fmt(n)}: ProtoBase WAL conflicts and retries between disjoint keys, every C`,
+      target: { atMost: 0 },
+      unit: 'conflicts and retries',
+    };
+    if (cells.length === 0) log.skip(conflicts, missing(n, 'TX-SMALL', ours));
+    else
+      log.add(
+        conflicts,
+        cells.reduce((sum, x) => sum + x.conflicts + x.retries, 0),
+        `C = ${cells.map((x) => x.writers).join(', ')}`,
+      );
+    for (const size of [100, 10_000]) {
+      log.compare(
+        {
+          workload: 'TX-BATCH',
+          name: `N = ${fmt(n)}, batches of ${fmt(size)}: ProtoBase WAL ÷ ${label('better-sqlite3')}, upserts/s`,
+          target: { atLeast: 1 },
+        },
+        batchAt(n, size, ours),
+        batchAt(n, size, 'better-sqlite3'),
+        missing(n, 'TX-BATCH', ours, 'better-sqlite3'),
+      );
+    }
+  }
+  log.skip(
+    {
+      workload: 'TX-SMALL',
+      name: 'PostgreSQL backend, 1, 4 and 8 client processes',
+      target: {},
+    },
+    'tx.ts has no PostgreSQL system and runs its writers in one process',
+  );
+  return log;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const root = mkdtempSync(join(tmpdir(), 'proto-bench-tx-'));
@@ -420,15 +506,19 @@ async function main(): Promise<void> {
       : `CHECKS FAILED:\n${failures.map((f) => `- ${f}`).join('\n')}`,
   ].join('\n');
   console.log(`\n${markdown}`);
+  const { ratios, notMeasured } = targetsFor(args, small, batch);
   const file = writeResults(
     'tx',
     {
       machine: host,
-      args: { ...args, systems: args.systems.map((v) => v.id), workloads: [...args.workloads] },
+      // `args` is the command line (writeResults): the parsed options go under their own key.
+      options: { ...args, systems: args.systems.map((v) => v.id), workloads: [...args.workloads] },
       builds,
       small,
       batch,
       failures,
+      ratios,
+      notMeasured,
     },
     markdown,
   );

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RatioResult } from '../src/fixtures/ratios.ts';
+import { type RatioResult, sizeForTarget, TargetLog, type UnmeasuredTarget } from '../src/fixtures/ratios.ts';
 import { buildReport, type WorkloadResult } from '../src/report/render.ts';
 import { newestResults, writeReport } from '../src/report/write.ts';
 
@@ -14,8 +14,32 @@ const ratios: RatioResult[] = [
     target: { atMost: 1 },
     detail: '910 B ÷ 1,124 B',
   },
-  { workload: 'TX-SMALL', name: 'C = 1 ÷ better-sqlite3', value: 0.47, target: { atLeast: 1 } },
+  {
+    workload: 'TX-SMALL',
+    name: 'N = 100,000, C = 1 ÷ better-sqlite3',
+    value: 0.47,
+    target: { atLeast: 1 },
+    cardSize: 1_000_000,
+  },
   { workload: 'CACHE', name: 'get | hit ÷ Redis', value: 20.7, target: { atLeast: 10 } },
+  {
+    workload: 'TX-SMALL',
+    name: 'conflicts between disjoint keys',
+    value: 0,
+    target: { atMost: 0 },
+    unit: 'conflicts',
+  },
+  {
+    workload: 'ANN',
+    name: 'filtered recall',
+    value: 0.912,
+    target: { atLeast: 0.95 },
+    unit: 'recall@10',
+  },
+];
+const unmeasured: UnmeasuredTarget[] = [
+  { workload: 'OPEN', name: 'first read, N = 1,000,000', target: { atMost: 1 }, reason: 'add --full' },
+  { workload: 'TX-SMALL', name: 'PostgreSQL, 1, 4 and 8 processes', target: {}, reason: 'no such system' },
 ];
 const fixture: WorkloadResult[] = [
   {
@@ -25,6 +49,7 @@ const fixture: WorkloadResult[] = [
     args: [],
     machine: 'm',
     ratios: ratios.slice(0, 1),
+    notMeasured: [],
   },
   {
     script: 'tx',
@@ -33,6 +58,7 @@ const fixture: WorkloadResult[] = [
     args: [],
     machine: undefined,
     ratios: ratios.slice(1),
+    notMeasured: unmeasured.slice(1),
   },
   {
     script: 'open',
@@ -41,6 +67,16 @@ const fixture: WorkloadResult[] = [
     args: [],
     machine: undefined,
     ratios: undefined,
+    notMeasured: [],
+  },
+  {
+    script: 'kv-point',
+    file: 'apps/bench/results/kv-point-x.json',
+    ranAt: 'then',
+    args: [],
+    machine: undefined,
+    ratios: undefined,
+    notMeasured: unmeasured.slice(0, 1),
   },
 ];
 const tableRows = (markdown: string) =>
@@ -54,20 +90,37 @@ afterEach(() => {
 
 describe('bench: the report', () => {
   it('lists every ratio with its target and whether it was met when built from results', () => {
-    const report = buildReport(fixture, ['bytes', 'tx', 'open', 'ann']);
+    const report = buildReport(fixture, ['bytes', 'tx', 'open', 'kv-point', 'ann']);
     expect(tableRows(report.markdown)).toEqual([
       '| BYTES | one-key commit ÷ bound | 0.81× (910 B ÷ 1,124 B) | ≤ 1× | met | `bytes` |',
-      '| TX-SMALL | C = 1 ÷ better-sqlite3 | 0.47× | ≥ 1× | **missed** | `tx` |',
+      '| TX-SMALL | N = 100,000, C = 1 ÷ better-sqlite3 (card: N = 1,000,000) | 0.47× | ≥ 1× | **missed** | `tx` |',
       '| CACHE | get \\| hit ÷ Redis | 20.70× | ≥ 10× | met | `tx` |',
+      '| TX-SMALL | conflicts between disjoint keys | 0 conflicts | ≤ 0 conflicts | met | `tx` |',
+      '| ANN | filtered recall | 0.912 recall@10 | ≥ 0.95 recall@10 | **missed** | `tx` |',
+      '| TX-SMALL | PostgreSQL, 1, 4 and 8 processes | reported | no such system | `tx` |',
+      '| OPEN | first read, N = 1,000,000 | ≤ 1× | add --full | `kv-point` |',
     ]);
-    expect(report.markdown).toContain('**2 of 3 targets met.**');
+    expect(report.markdown).toContain('**3 of 5 targets met**; 2 more [not measured](#not-measured).');
+    expect(report.markdown).toContain('## Not measured');
+    expect(report.markdown).toContain(
+      '1 of these rows come from a run at a smaller size than the card names',
+    );
     expect(report.markdown).toContain('Ran but recorded no ratios yet: `open`.');
     expect(report.markdown).toContain('No result yet: `ann`.');
-    const json = JSON.parse(report.json) as { rows: { name: string; met: boolean }[] };
+    const json = JSON.parse(report.json) as {
+      rows: { name: string; met: boolean }[];
+      notMeasured: { name: string; script: string }[];
+    };
     expect(json.rows.map((r) => [r.name, r.met])).toEqual([
       ['one-key commit ÷ bound', true],
-      ['C = 1 ÷ better-sqlite3', false],
+      ['N = 100,000, C = 1 ÷ better-sqlite3', false],
       ['get | hit ÷ Redis', true],
+      ['conflicts between disjoint keys', true],
+      ['filtered recall', false],
+    ]);
+    expect(json.notMeasured.map((r) => [r.name, r.script])).toEqual([
+      ['PostgreSQL, 1, 4 and 8 processes', 'tx'],
+      ['first read, N = 1,000,000', 'kv-point'],
     ]);
   });
 
@@ -84,10 +137,14 @@ describe('bench: the report', () => {
     expect(stack).toEqual([]);
     expect(svg.replace(/<[^>]*>/g, '')).not.toMatch(/[<>]|&(?!amp;|lt;|gt;|quot;)/);
     const groups = [...svg.matchAll(/<g class="(met|missed)">[\s\S]*?<\/g>/g)];
-    expect(groups.map((g) => g[1])).toEqual(['met', 'missed', 'met']);
+    expect(groups.map((g) => g[1])).toEqual(['met', 'missed', 'met', 'met', 'missed']);
     expect(groups[1]?.[0]).toContain('fill="#c62828"');
     expect(groups[1]?.[0]).toContain('0.47×');
     expect(groups[0]?.[0]).toContain('fill="#2e7d32"');
+    // A value with a unit is not drawn as a ratio bar: its text says met or missed.
+    expect(groups[4]?.[0]).not.toContain('<rect');
+    expect(groups[4]?.[0]).toContain('missed: target ≥ 0.95 recall@10');
+    expect(groups[4]?.[0]).toContain('0.912 recall@10');
   });
 
   it('reads the newest result of each workload when several runs are in the results folder', () => {
@@ -113,5 +170,46 @@ describe('bench: the report', () => {
     );
     expect(readFileSync(join(out, 'ratios.svg'), 'utf8')).toContain('<svg');
     expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).notRun).toEqual(['tx']);
+  });
+
+  it('reads a ratio written as null as missed, and unmeasured targets, when a result holds them', () => {
+    dir = mkdtempSync(join(tmpdir(), 'proto-bench-report-'));
+    const log = new TargetLog();
+    const spec = { workload: 'ANN', name: 'IVF ÷ exact', target: { atLeast: 10 } };
+    log.add(spec, Number.NaN, 'no nprobe reached recall 0.95');
+    log.compare(
+      { ...spec, name: 'exact ÷ brute force' },
+      { value: 3, text: '3 QPS' },
+      undefined,
+      '--no-hnsw',
+    );
+    log.compare({ ...spec, name: 'a ÷ b' }, { value: 30, text: '30 QPS' }, { value: 2, text: '2 QPS' }, '');
+    writeFileSync(
+      join(dir, 'ann-2026-01-01T10-00-00.json'),
+      // Parsed options under `args` (as older results have them) are not a command line.
+      JSON.stringify({ args: { sizes: [1] }, ratios: log.ratios, notMeasured: log.notMeasured }),
+    );
+    const [found] = newestResults(dir, ['ann']);
+    expect(found?.args).toEqual([]);
+    expect(found?.ratios?.map((r) => [r.name, r.value, r.detail])).toEqual([
+      ['IVF ÷ exact', Number.NaN, 'no nprobe reached recall 0.95'],
+      ['a ÷ b', 15, '30 QPS ÷ 2 QPS'],
+    ]);
+    expect(found?.notMeasured).toEqual([{ ...spec, name: 'exact ÷ brute force', reason: '--no-hnsw' }]);
+    const report = buildReport(found === undefined ? [] : [found], ['ann']);
+    expect(report.rows.map((r) => r.met)).toEqual([false, true]);
+    expect(tableRows(report.markdown)[0]).toBe(
+      '| ANN | IVF ÷ exact | n/a (no nprobe reached recall 0.95) | ≥ 10× | **missed** | `ann` |',
+    );
+    expect(report.markdown).not.toContain('Ran but recorded no ratios yet');
+    expect(report.markdown).not.toContain('smaller size than the card names');
+  });
+
+  it("checks a target at the card's size when it ran, else at the largest size, marked", () => {
+    expect(sizeForTarget(100_000, [10_000, 100_000, 1_000_000])).toEqual({ n: 100_000, offCard: {} });
+    expect(sizeForTarget(1_000_000, [10_000, 100_000])).toEqual({
+      n: 100_000,
+      offCard: { cardSize: 1_000_000 },
+    });
   });
 });

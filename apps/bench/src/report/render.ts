@@ -3,7 +3,7 @@
  * and whether it was met, the same as JSON, and an SVG chart of each ratio against its target
  * (a log scale, so 0.1× and 10× sit as far from 1× on either side). Pure: no files, no clock.
  */
-import { describeTarget, meets, type RatioResult } from '../fixtures/ratios.js';
+import { describeTarget, meets, type RatioResult, type UnmeasuredTarget } from '../fixtures/ratios.js';
 
 /** One workload's newest result file. */
 export interface WorkloadResult {
@@ -19,6 +19,8 @@ export interface WorkloadResult {
   readonly machine: string | undefined;
   /** Undefined when the result holds no `ratios` (a workload not converted yet). */
   readonly ratios: readonly RatioResult[] | undefined;
+  /** The targets the run had no figure for (none when the result holds no `notMeasured`). */
+  readonly notMeasured: readonly UnmeasuredTarget[];
 }
 
 export interface ReportRow extends RatioResult {
@@ -27,8 +29,15 @@ export interface ReportRow extends RatioResult {
   readonly file: string;
 }
 
+/** A target without a figure in the newest result of its workload. */
+export interface UnmeasuredRow extends UnmeasuredTarget {
+  readonly script: string;
+  readonly file: string;
+}
+
 export interface Report {
   readonly rows: readonly ReportRow[];
+  readonly notMeasured: readonly UnmeasuredRow[];
   /** Scripts that ran but wrote no ratios, and scripts with no result at all. */
   readonly withoutRatios: readonly string[];
   readonly notRun: readonly string[];
@@ -46,12 +55,18 @@ export function buildReport(results: readonly WorkloadResult[], workloads: reado
       file: result.file,
     })),
   );
-  const withoutRatios = results.filter((r) => r.ratios === undefined).map((r) => r.script);
+  const notMeasured: UnmeasuredRow[] = results.flatMap((result) =>
+    result.notMeasured.map((target) => ({ ...target, script: result.script, file: result.file })),
+  );
+  const withoutRatios = results
+    .filter((r) => r.ratios === undefined && r.notMeasured.length === 0)
+    .map((r) => r.script);
   const notRun = workloads.filter((name) => !results.some((r) => r.script === name));
   const json = `${JSON.stringify(
     {
-      results: results.map(({ ratios: _ratios, ...rest }) => rest),
+      results: results.map(({ ratios: _ratios, notMeasured: _notMeasured, ...rest }) => rest),
       rows,
+      notMeasured,
       withoutRatios,
       notRun,
     },
@@ -60,24 +75,32 @@ export function buildReport(results: readonly WorkloadResult[], workloads: reado
   )}\n`;
   return {
     rows,
+    notMeasured,
     withoutRatios,
     notRun,
-    markdown: markdownOf(rows, results, withoutRatios, notRun),
+    markdown: markdownOf(rows, notMeasured, results, withoutRatios, notRun),
     json,
     svg: svgOf(rows),
   };
 }
 
 const cell = (text: string) => text.replaceAll('|', '\\|');
-const ratioText = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
+/** `0.81×` for a ratio; `0.997 recall@10`, `0 conflicts` for a value with a unit. */
+function valueText(value: number, unit?: string): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  if (unit === undefined) return `${value.toFixed(2)}×`;
+  return `${Number.isInteger(value) ? String(value) : value.toFixed(3)} ${unit}`;
+}
 
 function markdownOf(
   rows: readonly ReportRow[],
+  notMeasured: readonly UnmeasuredRow[],
   results: readonly WorkloadResult[],
   withoutRatios: readonly string[],
   notRun: readonly string[],
 ): string {
   const met = rows.filter((r) => r.met).length;
+  const offCard = rows.filter((r) => r.cardSize !== undefined).length;
   const lines = [
     '# Bench report',
     '',
@@ -86,15 +109,36 @@ function markdownOf(
     '[`apps/bench/README.md`](../../apps/bench/README.md)). Ratios are ProtoBase ÷ peer unless',
     'the row says otherwise.',
     '',
-    `**${met} of ${rows.length} targets met.** Chart: [ratios.svg](ratios.svg); data: [report.json](report.json).`,
+    `**${met} of ${rows.length} targets met**${notMeasured.length > 0 ? `; ${notMeasured.length} more [not measured](#not-measured)` : ''}. Chart: [ratios.svg](ratios.svg); data: [report.json](report.json).`,
     '',
+    ...(offCard === 0
+      ? []
+      : [
+          `${offCard} of these rows come from a run at a smaller size than the card names (marked "card: N = ..."); \`bash tooling/scripts/run.sh bench --full\` measures every target at the card's size.`,
+          '',
+        ]),
     '| workload | ratio | measured | target | met | from |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${cell(r.workload)} | ${cell(r.name)} | ${ratioText(r.value)}${r.detail ? ` (${cell(r.detail)})` : ''} | ${describeTarget(r.target)} | ${r.met ? 'met' : '**missed**'} | \`${r.script}\` |`,
+        `| ${cell(r.workload)} | ${cell(r.name)}${r.cardSize === undefined ? '' : ` (card: N = ${r.cardSize.toLocaleString('en-US')})`} | ${valueText(r.value, r.unit)}${r.detail ? ` (${cell(r.detail)})` : ''} | ${describeTarget(r.target, r.unit)} | ${r.met ? 'met' : '**missed**'} | \`${r.script}\` |`,
     ),
     '',
+    ...(notMeasured.length === 0
+      ? []
+      : [
+          '## Not measured',
+          '',
+          'Targets the newest result of their workload has no figure for, and why.',
+          '',
+          '| workload | target of | target | why not measured | from |',
+          '| --- | --- | --- | --- | --- |',
+          ...notMeasured.map(
+            (r) =>
+              `| ${cell(r.workload)} | ${cell(r.name)} | ${describeTarget(r.target, r.unit)} | ${cell(r.reason)} | \`${r.script}\` |`,
+          ),
+          '',
+        ]),
     '## Runs',
     '',
     '| workload | ran at | arguments | machine | result file |',
@@ -113,7 +157,10 @@ function markdownOf(
 const escapeXml = (text: string) =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
-/** Horizontal bars on a log scale from 0.01× to 100×; the target is a tick, the bar green or red. */
+/**
+ * Horizontal bars on a log scale from 0.01× to 100×; the target is a tick, the bar green or red.
+ * A value with a unit (not a ratio) gets its met / missed text in place of a bar.
+ */
 function svgOf(rows: readonly ReportRow[]): string {
   const rowHeight = 22;
   const labelWidth = 420;
@@ -146,21 +193,31 @@ function svgOf(rows: readonly ReportRow[]): string {
     const y = top + i * rowHeight;
     const label = `${row.workload}: ${row.name}`;
     const shown = label.length > 64 ? `${label.slice(0, 63)}…` : label;
-    const barEnd = Number.isFinite(row.value) ? x(row.value) : labelWidth;
+    const colour = row.met ? '#2e7d32' : '#c62828';
     parts.push(
       `<g class="${row.met ? 'met' : 'missed'}">`,
       `<text x="${labelWidth - 8}" y="${y + 14}" text-anchor="end">${escapeXml(shown)}</text>`,
-      `<rect x="${labelWidth}" y="${y + 4}" width="${Math.max(1, barEnd - labelWidth).toFixed(1)}" height="${rowHeight - 8}" fill="${row.met ? '#2e7d32' : '#c62828'}"/>`,
     );
-    for (const bound of [row.target.atLeast, row.target.atMost]) {
-      if (bound === undefined) continue;
-      const bx = x(bound).toFixed(1);
+    if (row.unit === undefined) {
+      const barEnd = Number.isFinite(row.value) ? x(row.value) : labelWidth;
       parts.push(
-        `<line x1="${bx}" y1="${y + 1}" x2="${bx}" y2="${y + rowHeight - 1}" stroke="#000000" stroke-width="2"/>`,
+        `<rect x="${labelWidth}" y="${y + 4}" width="${Math.max(1, barEnd - labelWidth).toFixed(1)}" height="${rowHeight - 8}" fill="${colour}"/>`,
+      );
+      for (const bound of [row.target.atLeast, row.target.atMost]) {
+        if (bound === undefined) continue;
+        const bx = x(bound).toFixed(1);
+        parts.push(
+          `<line x1="${bx}" y1="${y + 1}" x2="${bx}" y2="${y + rowHeight - 1}" stroke="#000000" stroke-width="2"/>`,
+        );
+      }
+    } else {
+      // Not a ratio (a count, a recall): no place on the ratio axis, only the value against its target.
+      parts.push(
+        `<text x="${labelWidth + 8}" y="${y + 14}" fill="${colour}">${escapeXml(`${row.met ? 'met' : 'missed'}: target ${describeTarget(row.target, row.unit)}`)}</text>`,
       );
     }
     parts.push(
-      `<text x="${labelWidth + plotWidth + 8}" y="${y + 14}">${escapeXml(ratioText(row.value))}</text>`,
+      `<text x="${labelWidth + plotWidth + 8}" y="${y + 14}">${escapeXml(valueText(row.value, row.unit))}</text>`,
       '</g>',
     );
   });

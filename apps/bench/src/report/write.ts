@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { RatioResult } from '../fixtures/ratios.js';
+import type { RatioResult, UnmeasuredTarget } from '../fixtures/ratios.js';
 import { BENCH_DIR, type Machine, machineLine } from '../fixtures/timing.js';
 import { buildReport, type Report, type WorkloadResult } from './render.js';
 
@@ -31,8 +31,9 @@ export function newestResults(dir: string, workloads: readonly string[]): Worklo
     if (newest === undefined) continue;
     const json = JSON.parse(readFileSync(join(dir, newest.file), 'utf8')) as {
       machine?: Machine;
-      args?: string[];
-      ratios?: RatioResult[];
+      args?: unknown;
+      ratios?: (Omit<RatioResult, 'value'> & { value: number | null })[];
+      notMeasured?: UnmeasuredTarget[];
     };
     const [day, time = ''] = newest.stamp.split('T');
     results.push({
@@ -40,8 +41,11 @@ export function newestResults(dir: string, workloads: readonly string[]): Worklo
       file: relative(REPOSITORY_ROOT, join(dir, newest.file)),
       ranAt: `${day} ${time.replaceAll('-', ':')} UTC`,
       machine: json.machine?.cores === undefined ? undefined : machineLine(json.machine),
-      args: json.args ?? [],
-      ratios: json.ratios,
+      // Older results of some workloads kept their parsed options under `args`.
+      args: Array.isArray(json.args) ? json.args.map(String) : [],
+      // JSON has no NaN: a ratio the run could not form (`NaN`) was written as `null`.
+      ratios: json.ratios?.map((ratio) => ({ ...ratio, value: ratio.value ?? Number.NaN })),
+      notMeasured: json.notMeasured ?? [],
     });
   }
   return results;
