@@ -9,7 +9,15 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliError, describeError, EXIT, exitCodeOf } from './errors.js';
 import { get, history, info, ls } from './inspect.js';
 import { backup, compact, reclaim, verify } from './maintain.js';
-import { type BackendKind, kindForNew, type Opened, openBackend, openSpace, parseBackend } from './open.js';
+import {
+  type BackendKind,
+  kindForNew,
+  type Opened,
+  openBackend,
+  openSpace,
+  parseBackend,
+  spaceOptions,
+} from './open.js';
 import { type Context, parseKey, print, printJson } from './output.js';
 import { describeTransfer, exportTo, importFrom } from './transfer.js';
 
@@ -222,7 +230,10 @@ async function openForWrite(path: string, forced: BackendKind | undefined): Prom
   }
   // A new database.
   const kind = kindForNew(path, forced);
-  const space = await ObjectSpace.open(await openBackend(path, kind, { readOnly: false }));
+  const space = await ObjectSpace.open(
+    await openBackend(path, kind, { readOnly: false }),
+    spaceOptions(false),
+  );
   return { space, kind, path };
 }
 

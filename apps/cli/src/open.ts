@@ -8,7 +8,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasReason, ObjectSpace, type StorageBackend } from '@proto/atom';
+import { hasReason, ObjectSpace, type ObjectSpaceOptions, type StorageBackend } from '@proto/atom';
 import { openSqliteBackend } from '@proto/storage-sqlite';
 import { openWalBackend } from '@proto/storage-wal';
 import { CliError } from './errors.js';
@@ -107,13 +107,18 @@ export async function openSpace(
 ): Promise<Opened> {
   const kind = detect(path, options.backend);
   const backend = await openBackend(path, kind, { readOnly: !options.write });
-  const space = await ObjectSpace.open(backend, {
-    readOnly: !options.write,
+  const space = await ObjectSpace.open(backend, spaceOptions(!options.write, options.historyLimit));
+  return { space, kind, path };
+}
+
+/** The options of every space the CLI opens. */
+export function spaceOptions(readOnly: boolean, historyLimit?: number): ObjectSpaceOptions {
+  return {
+    readOnly,
     // A tool walks whole collections once: a small cache keeps its memory flat at any size.
     cache: { maxBytes: CACHE_BYTES, maxAtoms: CACHE_ATOMS },
-    ...(options.historyLimit === undefined ? {} : { historyLimit: options.historyLimit }),
-  });
-  return { space, kind, path };
+    ...(historyLimit === undefined ? {} : { historyLimit }),
+  };
 }
 
 /** Checks that `path` is free for a new database: absent, or an empty directory. */

@@ -12,9 +12,11 @@
  *   {"end":1}
  *
  * Export walks each collection lazily, so its memory stays flat whatever the size (the
- * space's cache bounds what is loaded). Import builds each root and commits it in one
- * transaction when its closing line is read: a root is never seen half imported, and a file
- * cut short fails without writing that root.
+ * space's cache bounds what is loaded). Import commits a collection's entries every 10,000 to
+ * a working root (`.import:<root>`), so that what it built so far is stored and leaves memory,
+ * and when the closing line is read moves it to its root in one transaction: a root is never
+ * seen half imported. A file cut short fails without writing that root (the working root is
+ * deleted; a crash leaves it, to delete or import again).
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -28,6 +30,10 @@ import { progress } from './progress.js';
 import type { Json } from './values.js';
 
 export const FORMAT = 'protobase-export';
+/** Entries of a collection imported between two commits of its working root. */
+const CHUNK = 10_000;
+/** The root a collection is built under while it is imported. */
+const workingRoot = (root: string) => `.import:${root}`;
 export const VERSION = 1;
 
 export interface ExportOptions {
@@ -141,14 +147,19 @@ export async function importFrom(
   let entries = 0;
   let header = false;
   let open: { db: string; root: string; builder: Builder; count: number; line: number } | undefined;
+  const checkFree = (db: string, root: string) => {
+    if (options.replace || !space.databaseNames().includes(db)) return;
+    if (space.database(db).read((tx) => tx.has(root)))
+      throw new CliError(
+        'usage',
+        `database ${db} already has a root ${JSON.stringify(root)}; pass --replace to overwrite it`,
+      );
+  };
   const commit = async (db: string, root: string, value: unknown) => {
+    checkFree(db, root);
     await space.database(db).transact((tx) => {
-      if (!options.replace && tx.has(root))
-        throw new CliError(
-          'usage',
-          `database ${db} already has a root ${JSON.stringify(root)}; pass --replace to overwrite it`,
-        );
       tx.set(root, value);
+      if (tx.has(workingRoot(root))) tx.delete(workingRoot(root));
     });
     roots++;
   };
@@ -182,6 +193,13 @@ export async function importFrom(
           }
           open.count++;
           if (++entries % 1024 === 0) bar.update(entries);
+          if (open.count % CHUNK === 0) {
+            // Stored, the part built so far is held by the cache, not by the builder.
+            const { db, root, builder } = open;
+            await space.database(db).transact((tx) => tx.set(workingRoot(root), builder.value()));
+            // Written whole (not as a delta record), its nodes are stored and unpinned now.
+            await space.checkpoint();
+          }
           continue;
         }
         if ('end' in line) {
@@ -223,6 +241,7 @@ export async function importFrom(
         } catch (error) {
           return rethrowAt(n, error);
         }
+        checkFree(db, root);
         open = { db, root, builder, count: 0, line: n };
         continue;
       }
@@ -232,11 +251,15 @@ export async function importFrom(
     bar.stop();
   }
   if (!header) throw new CliError('invalid-input', `${options.file} is empty: not a ProtoBase export`);
-  if (open !== undefined)
+  if (open !== undefined) {
+    const { db, root } = open;
+    if (space.databaseNames().includes(db) && space.database(db).read((tx) => tx.has(workingRoot(root))))
+      await space.database(db).transact((tx) => tx.delete(workingRoot(root)));
     throw new CliError(
       'invalid-input',
       `the file ends inside ${open.db}/${open.root} (opened at line ${open.line}): it was cut short; that root was not imported`,
     );
+  }
   return { roots, entries };
 }
 

@@ -322,9 +322,12 @@ describe('export and import', () => {
     const r2 = proto('import', target, cut);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/ends inside shop\/\w+ \(opened at line \d+\): it was cut short/);
+    // The roots before the cut were imported; the one it cut is not there, nor its working root.
+    const left = json(proto('ls', target, 'shop', '--json')) as { name: string }[];
+    expect(left.map((r) => r.name).filter((name) => name.startsWith('.import:'))).toEqual([]);
     const garbled = join(root, 'garbled.jsonl');
     writeFileSync(garbled, [full[0], full[1], '{"e":[1,{"$bigint":"x1"}]}'].join('\n'));
-    const r3 = proto('import', target, garbled);
+    const r3 = proto('import', join(root, 'bad-import-2'), garbled);
     expect(r3.code).toBe(2);
     expect(r3.stderr).toContain('line 3: not a valid value: $bigint takes a string of digits');
   });
