@@ -485,6 +485,11 @@ function page(
     })();
   } else {
     // A walk from the first entry (a HashDictionary, an IndexedCollection without a key path).
+    if (reverse)
+      throw new CliError(
+        'invalid-input',
+        `a ${kind.name}${kind.name === 'IndexedCollection' ? ' without a key path' : ''} is read from its first entry only, not in reverse`,
+      );
     positional = true;
     const start = after === undefined ? 0 : after.skip;
     source = (function* () {
