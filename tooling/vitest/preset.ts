@@ -8,7 +8,14 @@ import { defineProject } from 'vitest/config';
 
 export const SOURCE_CONDITION = '@proto/source';
 
-export function protoProject(name: string, overrides: { testTimeout?: number } = {}) {
+/** What a package may change in the preset: its timeout, and setup run once before its tests (`globalSetup`). */
+export interface ProjectOverrides {
+  readonly testTimeout?: number;
+  /** Files whose default export runs once before the project's tests (a build step, a server). */
+  readonly globalSetup?: readonly string[];
+}
+
+export function protoProject(name: string, overrides: ProjectOverrides = {}) {
   const conditions = [SOURCE_CONDITION, 'module', 'node', 'import', 'default'];
   return defineProject({
     resolve: { conditions },
@@ -19,6 +26,7 @@ export function protoProject(name: string, overrides: { testTimeout?: number } =
       environment: 'node',
       setupFiles: [fileURLToPath(new URL('./seed.ts', import.meta.url))],
       testTimeout: overrides.testTimeout ?? 30_000,
+      ...(overrides.globalSetup === undefined ? {} : { globalSetup: [...overrides.globalSetup] }),
     },
   });
 }

@@ -28,7 +28,9 @@ export type CliReason =
   | 'locked'
   | 'foreign'
   | 'corrupt'
-  | 'unsupported';
+  | 'unsupported'
+  /** A write to a studio started without `--write`. */
+  | 'read-only';
 
 export class CliError extends Error {
   override readonly name = 'CliError';

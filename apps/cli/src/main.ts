@@ -19,6 +19,7 @@ import {
   spaceOptions,
 } from './open.js';
 import { type Context, parseKey, print, printJson } from './output.js';
+import { startStudio } from './studio/server.js';
 import { describeTransfer, exportTo, importFrom } from './transfer.js';
 
 interface Global {
@@ -220,6 +221,35 @@ program
     await reading(path, command, (opened) =>
       backup(opened, to, parseBackend(o.toBackend), contextOf(command)),
     );
+  });
+
+program
+  .command('studio')
+  .description(
+    'serve a local web page (127.0.0.1, with an access token) to browse, query and step through the history of a database',
+  )
+  .argument('<path>', 'the database')
+  .option('--write', 'allow changing entries from the page (default: read-only)')
+  .option('--port <n>', 'the port to listen on (default: a free one)', integer('--port', 1))
+  .action(async (path: string, o: { write?: boolean; port?: number }, command: Command) => {
+    const write = o.write === true;
+    const opened = await openSpace(path, { backend: backendOf(command), write, historyLimit: 1_000_000 });
+    try {
+      const studio = await startStudio(opened, { write, ...(o.port === undefined ? {} : { port: o.port }) });
+      if (contextOf(command).json) printJson({ url: studio.url, port: studio.port, write });
+      else
+        print(
+          `ProtoBase Studio for ${path} (${write ? 'read-write' : 'read-only'}): ${studio.url}\n` +
+            'open the link in a browser on this machine; stop with Ctrl-C',
+        );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await studio.close();
+    } finally {
+      await opened.space.close();
+    }
   });
 
 async function openForWrite(path: string, forced: BackendKind | undefined): Promise<Opened> {
