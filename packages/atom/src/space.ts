@@ -156,6 +156,9 @@ export class ObjectSpace {
           unwatch?.();
         };
       },
+      syncReads: backend.capabilities.syncReads,
+      loadMissing: (error, misses) => this.#host.loadMissing(error, misses),
+      release: (misses) => store.release(misses),
     });
     this.#feed = feed;
     this.#host = {

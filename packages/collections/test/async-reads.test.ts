@@ -279,6 +279,33 @@ describe('another process on a backend without synchronous reads', () => {
     await a.refresh();
     const seen = await a.database('db').transact((tx) => [d(tx).get(0), d(tx).get(19), d(tx).get(4999)]);
     expect(seen).toEqual([1, 20, -1]);
+    // A change feed in b hears a's commits, with their entries, though nothing of them is in memory.
+    const stream = b.database('db').changes();
+    const heard: unknown[] = [];
+    b.database('db').subscribe((change) => {
+      heard.push(change.roots.map((r) => [r.root, [...r.entries()].map((e) => [e.kind, e.key, e.newValue])]));
+    });
+    a.evictCaches();
+    b.evictCaches();
+    await a.database('db').transact((tx) => tx.set('d', d(tx).set(2500, 7).delete(3)));
+    const next = await stream.next();
+    expect(next.done).toBe(false);
+    const entries = next.value?.roots.map((r) => [
+      r.root,
+      [...r.entries()].map((e) => [e.kind, e.key, e.newValue]),
+    ]);
+    const expected = [
+      [
+        'd',
+        [
+          ['removed', 3, undefined],
+          ['changed', 2500, 7],
+        ],
+      ],
+    ];
+    expect(entries).toEqual(expected);
+    await stream.return();
+    expect(heard).toEqual([expected]);
     await a.close();
     await b.close();
     await inner.close();

@@ -15,9 +15,10 @@ import {
   type Subscription,
 } from '../changes.js';
 import { diffDatabases } from '../diff.js';
-import { TransactionError } from '../errors.js';
+import { hasReason, TransactionError } from '../errors.js';
 import type { DatabaseState } from '../state.js';
 import type { Step } from './history.js';
+import type { Misses } from './store.js';
 
 /** What the feed needs from its space. */
 export interface FeedHost {
@@ -29,6 +30,21 @@ export interface FeedHost {
   oldest(): number;
   /** Starts noticing other processes' commits (the first subscription); returns how to stop. */
   watch(): () => void;
+  /** False for a backend without synchronous reads: changes are then worked out when taken. */
+  readonly syncReads: boolean;
+  /** After a `not-loaded` read: loads the atom it names, held in `misses`; false for any other error. */
+  loadMissing(error: unknown, misses: Misses): Promise<boolean>;
+  /** Ends what `loadMissing` held. */
+  release(misses: Misses): void;
+}
+
+/**
+ * A commit queued on a backend without synchronous reads: its change is worked out when it is
+ * taken, where what it reads can be loaded.
+ */
+interface Deferred {
+  readonly older: Step;
+  readonly newer: Step;
 }
 
 const DEFAULT_BUFFER = 1000;
@@ -41,9 +57,11 @@ abstract class Subscriber implements Subscription {
   readonly #buffer: number;
   /** The last commit offered (queued, skipped as unchanged, or left to resume). */
   #seen: number;
-  /** The database in commit `#seen`. */
+  /** The database in commit `#seen` (kept up on backends with synchronous reads). */
   #base: DatabaseState | undefined;
-  #queue: Change[] = [];
+  /** Commit `#seen` itself. */
+  #baseStep: Step;
+  #queue: (Change | Deferred)[] = [];
   /** The first commit to read back from the history once the queue is delivered. */
   #resumeFrom: number | undefined = undefined;
   /** The last commit read back: the older side of the next one (each kept state is read once). */
@@ -58,7 +76,8 @@ abstract class Subscriber implements Subscription {
     this.#roots = options.roots === undefined ? undefined : new Set(options.roots);
     this.#buffer = options.buffer ?? DEFAULT_BUFFER;
     this.#seen = start.sequence;
-    this.#base = start.state.database(database);
+    this.#baseStep = start;
+    this.#base = feed.host.syncReads ? start.state.database(database) : undefined;
   }
 
   get active(): boolean {
@@ -90,12 +109,26 @@ abstract class Subscriber implements Subscription {
     if (this.#resumeFrom === undefined && step.sequence !== this.#seen + 1) this.#resumeFrom = this.#seen + 1;
     if (this.#resumeFrom !== undefined) {
       this.#seen = step.sequence;
+      this.#baseStep = step;
+      return;
+    }
+    if (!this.#feed.host.syncReads) {
+      const older = this.#baseStep;
+      this.#seen = step.sequence;
+      this.#baseStep = step;
+      if (this.#queue.length >= this.#buffer) {
+        this.#resumeFrom = step.sequence;
+        return;
+      }
+      this.#queue.push({ older, newer: step });
+      this.wake();
       return;
     }
     const newer = step.state.database(this.#database);
     const change = this.#change(step, this.#base, newer);
     this.#seen = step.sequence;
     this.#base = newer;
+    this.#baseStep = step;
     if (change === undefined) return;
     if (this.#queue.length >= this.#buffer) {
       this.#resumeFrom = step.sequence;
@@ -120,10 +153,21 @@ abstract class Subscriber implements Subscription {
    * The next change to deliver, or undefined when there is none yet. Throws a
    * `ChangeFeedError` when a commit to read back is no longer kept.
    */
-  take(): Change | undefined {
+  async take(): Promise<Change | undefined> {
     for (;;) {
       const queued = this.#queue.shift();
-      if (queued !== undefined) return queued;
+      if (queued !== undefined) {
+        if (!('older' in queued)) return queued;
+        const change = await this.#worked(() =>
+          this.#change(
+            queued.newer,
+            queued.older.state.database(this.#database),
+            queued.newer.state.database(this.#database),
+          ),
+        );
+        if (change !== undefined) return change;
+        continue;
+      }
       const from = this.#resumeFrom;
       if (this.#ending) this.close();
       if (from === undefined || this.#closed) return undefined;
@@ -132,16 +176,48 @@ abstract class Subscriber implements Subscription {
       const newer = this.#feed.host.kept(from);
       this.#resumed = newer;
       if (older === undefined || newer === undefined) throw gap(this.#database, from, this.#feed.host);
-      const state = newer.state.database(this.#database);
-      const change = this.#change(newer, older.state.database(this.#database), state);
+      let state: DatabaseState | undefined;
+      const change = await this.#worked(() => {
+        state = newer.state.database(this.#database);
+        return this.#change(newer, older.state.database(this.#database), state);
+      });
       if (from >= this.#seen) {
         this.#resumeFrom = undefined;
         this.#resumed = undefined;
         this.#base = state;
+        this.#baseStep = newer;
       } else {
         this.#resumeFrom = from + 1;
       }
       if (change !== undefined) return change;
+    }
+  }
+
+  /**
+   * `compute()`'s change. On a backend without synchronous reads, what it reads is loaded as it
+   * misses (and `compute` runs again), and the change's entries are read out while loaded, so
+   * the listener's `entries()` needs no storage.
+   */
+  async #worked(compute: () => Change | undefined): Promise<Change | undefined> {
+    const host = this.#feed.host;
+    if (host.syncReads) return compute();
+    const misses: Misses = { parents: new Set(), scanBudget: 0, held: new Set() };
+    try {
+      for (;;) {
+        try {
+          const change = compute();
+          if (change === undefined) return undefined;
+          const roots = change.roots.map((r) => {
+            const entries = [...r.entries()];
+            return { ...r, entries: () => entries };
+          });
+          return { ...change, roots };
+        } catch (error) {
+          if (!hasReason(error, 'not-loaded') || !(await host.loadMissing(error, misses))) throw error;
+        }
+      }
+    } finally {
+      if (misses.held.size > 0) host.release(misses);
     }
   }
 
@@ -186,7 +262,7 @@ class ListenerSubscriber extends Subscriber {
       while (this.active) {
         let change: Change | undefined;
         try {
-          change = this.take();
+          change = await this.take();
         } catch (error) {
           this.fail(error);
           return;
@@ -243,7 +319,7 @@ class StreamSubscriber extends Subscriber implements ChangeStream {
       if (!this.active) return { done: true, value: undefined };
       let change: Change | undefined;
       try {
-        change = this.take();
+        change = await this.take();
       } catch (error) {
         this.close();
         throw error;
