@@ -5,7 +5,7 @@
  * only, on the memory backend with `syncReads: false` (every read call a macrotask away, as a
  * network round trip), with caches small enough that reads keep missing.
  */
-import { ObjectSpace, type StorageBackend } from '@proto/atom';
+import { type Change, ObjectSpace, type StorageBackend } from '@proto/atom';
 import { createMemoryLocation, type MemoryLocation, openMemoryBackend } from '@proto/storage-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -290,7 +290,8 @@ describe('another process on a backend without synchronous reads', () => {
     await a.database('db').transact((tx) => tx.set('d', d(tx).set(2500, 7).delete(3)));
     const next = await stream.next();
     expect(next.done).toBe(false);
-    const entries = next.value?.roots.map((r) => [
+    const change = next.value as Change;
+    const entries = change.roots.map((r) => [
       r.root,
       [...r.entries()].map((e) => [e.kind, e.key, e.newValue]),
     ]);
@@ -304,7 +305,7 @@ describe('another process on a backend without synchronous reads', () => {
       ],
     ];
     expect(entries).toEqual(expected);
-    await stream.return();
+    await stream.return?.();
     expect(heard).toEqual([expected]);
     await a.close();
     await b.close();
