@@ -1,0 +1,42 @@
+/**
+ * The slice of node-postgres (`pg`) this backend uses, typed structurally (after kysely's
+ * `PostgresPool`) so that callers pass their own `pg.Pool` without this package's public types
+ * depending on `pg` (an optional peer dependency). A `pg.Pool` fits as it is.
+ */
+
+/** What a query resolves to: the rows as objects keyed by column name, and the row count. */
+export interface PostgresQueryResult {
+  readonly rows: readonly unknown[];
+  readonly rowCount: number | null;
+}
+
+/** One connection checked out of a pool, as `pool.connect()` resolves it. */
+export interface PostgresClientLike {
+  query(text: string, values?: readonly unknown[]): Promise<PostgresQueryResult>;
+  /** Returns the connection to the pool; `true` or an error destroys it instead. */
+  release(destroy?: boolean | Error): void;
+  /** The server process serving this connection (`pg` sets it); used to settle a lost commit. */
+  readonly processID?: number | null;
+}
+
+/**
+ * A connection pool: a `pg.Pool` fits as it is.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * const backend = await openPostgresBackend({ pool: new pg.Pool({ connectionString }) });
+ * ```
+ */
+export interface PostgresPoolLike {
+  query(text: string, values?: readonly unknown[]): Promise<PostgresQueryResult>;
+  connect(): Promise<PostgresClientLike>;
+  /** Closes every connection; called on `close()` only for a pool the backend created. */
+  end(): Promise<void>;
+}
+
+/** The `pg.Pool` constructor this package loads from `pg` when it is given a connection string. */
+export type PostgresPoolConstructor = new (config: {
+  connectionString: string;
+  max?: number;
+}) => PostgresPoolLike;
