@@ -17,11 +17,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AtomPointer } from '@proto/atom/storage';
+import { type Checkout, checkout, rollback } from './connection.js';
 import { isConnectionLost, isTransient, storageError, translate } from './errors.js';
 import { idOf, pointerOf } from './pointer.js';
 import type { PostgresClientLike } from './pool-like.js';
 import { referencesOf } from './references.js';
-import { rollback } from './schema.js';
 import { type AtomStore, backoff, RETRIES, withRetries } from './store.js';
 
 /** How often settling a lost commit tries to reach the server, and the pause before each try. */
@@ -54,13 +54,14 @@ export class RootSwapper {
   async compareAndSet(expected: AtomPointer | null, next: AtomPointer): Promise<boolean> {
     const expectedId = expected === null ? 0 : (idOf(expected) ?? 0);
     for (let attempt = 1; ; attempt += 1) {
-      let client: PostgresClientLike;
+      let connection: Checkout;
       try {
         // Nothing was sent if this fails: a plain retryable error.
-        client = await withRetries(() => this.store.pool.connect());
+        connection = await withRetries(() => checkout(this.store.pool));
       } catch (error) {
         throw translate(error, `connecting to commit a new root to ${this.store.where}`);
       }
+      const { client } = connection;
       const processId = typeof client.processID === 'number' ? client.processID : undefined;
       let destroy = false;
       try {
@@ -78,7 +79,7 @@ export class RootSwapper {
         }
         throw translate(error, `committing root ${next} to ${this.store.where}`);
       } finally {
-        client.release(destroy);
+        connection.release(destroy);
       }
     }
   }

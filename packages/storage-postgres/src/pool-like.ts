@@ -15,6 +15,13 @@ export interface PostgresClientLike {
   query(text: string, values?: readonly unknown[]): Promise<PostgresQueryResult>;
   /** Returns the connection to the pool; `true` or an error destroys it instead. */
   release(destroy?: boolean | Error): void;
+  /**
+   * `pg` clients are event emitters: while a connection is checked out, the backend listens for
+   * its `error` event (a connection the server drops between two statements), which would
+   * otherwise crash the process.
+   */
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  off?(event: 'error', listener: (error: Error) => void): unknown;
   /** The server process serving this connection (`pg` sets it); used to settle a lost commit. */
   readonly processID?: number | null;
 }

@@ -22,11 +22,12 @@ import {
   type ReclaimProgress,
   type ReclaimReport,
 } from '@proto/atom/storage';
+import { type Checkout, checkout, rollback } from './connection.js';
 import { storageError, translate } from './errors.js';
 import { idOf } from './pointer.js';
 import type { PostgresClientLike } from './pool-like.js';
 import { strictReferencesOf } from './references.js';
-import { pruneCommits, rollback } from './schema.js';
+import { pruneCommits } from './schema.js';
 import type { AtomStore } from './store.js';
 
 /** Atoms read in one statement during the scan. */
@@ -111,12 +112,13 @@ class Marker {
 export async function runReclaim(store: AtomStore, options: ReclaimOptions): Promise<ReclaimReport> {
   const report = (progress: ReclaimProgress) => options.onProgress?.(progress);
   const t = store.tables;
-  let client: PostgresClientLike;
+  let connection: Checkout;
   try {
-    client = await store.pool.connect();
+    connection = await checkout(store.pool);
   } catch (error) {
     throw translate(error, `connecting to reclaim space in ${store.where}`);
   }
+  const { client } = connection;
   const live = `pg_temp."${t.prefix}reclaim_live"`;
   let broken = false;
   try {
@@ -187,7 +189,7 @@ export async function runReclaim(store: AtomStore, options: ReclaimOptions): Pro
         broken = true;
       }
     }
-    client.release(broken);
+    connection.release(broken);
   }
 }
 

@@ -12,6 +12,8 @@
  * Creation runs once per location, in one transaction under an advisory lock (several processes
  * may open a new location at once).
  */
+
+import { checkout, rollback } from './connection.js';
 import { storageError, translate } from './errors.js';
 import type { PostgresClientLike, PostgresPoolLike } from './pool-like.js';
 
@@ -115,7 +117,8 @@ function foreign(tables: Tables, why: string) {
 export async function prepareSchema(pool: PostgresPoolLike, tables: Tables): Promise<void> {
   try {
     if ((await inspect(pool, tables)) === 'ours') return;
-    const client = await pool.connect();
+    const connection = await checkout(pool);
+    const { client } = connection;
     let broken = false;
     try {
       await client.query('BEGIN');
@@ -127,7 +130,7 @@ export async function prepareSchema(pool: PostgresPoolLike, tables: Tables): Pro
       broken = await rollback(client);
       throw error;
     } finally {
-      client.release(broken);
+      connection.release(broken);
     }
     await inspect(pool, tables);
   } catch (error) {
@@ -154,16 +157,6 @@ async function createTables(client: PostgresClientLike, t: Tables): Promise<void
     [FORMAT_MARKER, String(FORMAT_VERSION)],
   );
   await client.query(`INSERT INTO ${t.root} (id, pointer) VALUES (1, NULL) ON CONFLICT (id) DO NOTHING`);
-}
-
-/** Rolls back, quietly; returns true when the connection is unusable and must be destroyed. */
-export async function rollback(client: PostgresClientLike): Promise<boolean> {
-  try {
-    await client.query('ROLLBACK');
-    return false;
-  } catch {
-    return true;
-  }
 }
 
 /**
