@@ -6,6 +6,7 @@ import type { Change, ChangeStream, ChangesOptions, SubscribeOptions, Subscripti
 import { diffDatabases, type RootDiff } from './diff.js';
 import { isConflict, TransactionError } from './errors.js';
 import type { RootName, UntypedRoots } from './roots.js';
+import type { Misses } from './space/store.js';
 import { type CommitHost, type Snapshot, Transaction } from './transaction.js';
 
 /**
@@ -32,6 +33,14 @@ export interface DatabaseHost extends CommitHost {
   ): Subscription;
   /** Database `database`'s commits as an async iterator. */
   changes(database: string, options: ChangesOptions): ChangeStream;
+  /**
+   * After `error`: when it is a `not-loaded` read (a backend without synchronous reads), loads
+   * the atom it names (and what a scan reads next) in one batched read, held in `misses` for the
+   * caller, and resolves true; resolves false for any other error.
+   */
+  loadMissing(error: unknown, misses: Misses): Promise<boolean>;
+  /** Ends what `loadMissing` held for `misses`. */
+  release(misses: Misses): void;
 }
 
 /** Options of `db.diff`; `Name` is the root names of a database with declared roots. */
@@ -129,17 +138,26 @@ export class Database<Roots extends object = UntypedRoots> {
         message: `retries must be a non-negative integer, got ${retries}`,
       });
     }
-    for (let attempt = 0; ; attempt++) {
-      const tx = this.begin();
-      try {
-        const result = await fn(tx);
-        if (tx.active) await tx.commit();
-        return result;
-      } catch (error) {
-        tx.abort();
-        if (!isConflict(error) || attempt >= retries) throw error;
-        await backoff(attempt);
+    // Reads of atoms not in memory (a backend without synchronous reads) fail with
+    // `not-loaded`: the atom is loaded in one batched read and `fn` runs again, without counting
+    // as a retry. Every rerun loads at least one more atom, held until this call ends.
+    const misses: Misses = { parents: new Set(), scanBudget: 0, held: new Set() };
+    try {
+      for (let attempt = 0; ; ) {
+        const tx = this.begin();
+        try {
+          const result = await fn(tx);
+          if (tx.active) await tx.commit();
+          return result;
+        } catch (error) {
+          tx.abort();
+          if (await this.#host.loadMissing(error, misses)) continue;
+          if (!isConflict(error) || attempt >= retries) throw error;
+          await backoff(attempt++);
+        }
       }
+    } finally {
+      if (misses.held.size > 0) this.#host.release(misses);
     }
   }
 

@@ -13,7 +13,7 @@
 
 import type { BackupOptions, BackupReport } from './backup.js';
 import { Database, type DatabaseHost } from './database.js';
-import { hasReason, StorageError, TransactionError } from './errors.js';
+import { hasReason, type ProtoError, StorageError, TransactionError } from './errors.js';
 import type { StorableRoots, UntypedRoots } from './roots.js';
 import { backupSnapshot } from './space/backup.js';
 import { ChangeFeed } from './space/feed.js';
@@ -95,6 +95,12 @@ export interface SpaceStats {
   readonly cacheHits: number;
   /** Lookups by pointer that had to load the atom. */
   readonly cacheMisses: number;
+  /**
+   * Batched reads made because a transaction met an atom not in memory (backends without
+   * synchronous reads: `transact` loads it and runs again; see the README, "Backends without
+   * synchronous reads").
+   */
+  readonly batchedReads: number;
 }
 
 /** A set of named databases on one storage backend. Open with `ObjectSpace.open(backend)`. */
@@ -176,6 +182,15 @@ export class ObjectSpace {
         store.checkOpen('changes');
         return feed.changes(database, options);
       },
+      loadMissing: async (error, misses) => {
+        if (!hasReason(error, 'not-loaded')) return false;
+        const pointer = (error as ProtoError).details.pointer;
+        // An atom held already cannot be missing again: that error is not a miss to repair.
+        if (typeof pointer !== 'string' || misses.held.has(pointer)) return false;
+        await store.loadMissing(pointer, misses);
+        return true;
+      },
+      release: (misses) => store.release(misses),
     };
   }
 

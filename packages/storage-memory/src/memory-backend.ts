@@ -52,6 +52,15 @@ export interface MemoryBackendOptions {
   readonly maxAtomBytes?: number;
   /** Failure and delay injection for tests; see `MemoryFaults`. */
   readonly faults?: MemoryFaults;
+  /**
+   * False: behave like a network backend, to test code against one. `capabilities.syncReads`
+   * is false (the kernel then loads what transactions meet through `readAtoms`), and every
+   * `readAtom` or `readAtoms` call waits `readLatencyMs` first, as one round trip would.
+   * Default true.
+   */
+  readonly syncReads?: boolean;
+  /** The wait of each read call when `syncReads` is false, in ms (default 0: one macrotask). */
+  readonly readLatencyMs?: number;
 }
 
 function storageError(
@@ -81,14 +90,22 @@ export class MemoryBackend implements StorageBackend {
   /** `writeAtoms` calls not yet settled (they may be waiting in `faults.beforeWrite`). */
   readonly #writes = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
+  /** The wait before each read when reads are asynchronous; undefined when they are synchronous. */
+  readonly #readLatencyMs: number | undefined;
 
-  private constructor(state: LocationState, maxAtomBytes: number, faults: MemoryFaults | undefined) {
+  private constructor(
+    state: LocationState,
+    maxAtomBytes: number,
+    faults: MemoryFaults | undefined,
+    readLatencyMs: number | undefined,
+  ) {
     this.#state = state;
     this.#faults = faults;
+    this.#readLatencyMs = readLatencyMs;
     this.capabilities = Object.freeze({
       durable: false,
       persistent: true,
-      syncReads: true,
+      syncReads: readLatencyMs === undefined,
       multiProcess: false,
       maxAtomBytes,
       reclaim: true,
@@ -107,6 +124,14 @@ export class MemoryBackend implements StorageBackend {
         `maxAtomBytes must be a positive integer, got ${String(maxAtomBytes)}`,
       );
     }
+    const syncReads = options.syncReads ?? true;
+    const latency = options.readLatencyMs ?? 0;
+    if (typeof syncReads !== 'boolean') throw storageError('invalid-argument', 'syncReads must be a boolean');
+    if (typeof latency !== 'number' || !(latency >= 0) || !Number.isFinite(latency))
+      throw storageError(
+        'invalid-argument',
+        `readLatencyMs must be a non-negative number, got ${String(latency)}`,
+      );
     const location = options.location ?? createMemoryLocation();
     const state = stateOf(location);
     if (state === undefined) {
@@ -118,7 +143,7 @@ export class MemoryBackend implements StorageBackend {
         'this memory location is already open in another backend; close that backend first (a location is exclusive)',
       );
     }
-    const backend = new MemoryBackend(state, maxAtomBytes, options.faults);
+    const backend = new MemoryBackend(state, maxAtomBytes, options.faults, syncReads ? undefined : latency);
     state.holder = backend;
     return backend;
   }
@@ -159,7 +184,19 @@ export class MemoryBackend implements StorageBackend {
   }
 
   async readAtom(pointer: AtomPointer): Promise<Uint8Array> {
+    await this.#roundTrip();
     return this.readAtomSync(pointer);
+  }
+
+  async readAtoms(pointers: readonly AtomPointer[]): Promise<readonly Uint8Array[]> {
+    await this.#roundTrip();
+    return pointers.map((pointer) => this.readAtomSync(pointer));
+  }
+
+  /** With asynchronous reads, the wait of one round trip. */
+  async #roundTrip(): Promise<void> {
+    const latency = this.#readLatencyMs;
+    if (latency !== undefined) await new Promise((resolve) => setTimeout(resolve, latency));
   }
 
   readAtomSync(pointer: AtomPointer): Uint8Array {

@@ -196,10 +196,11 @@ export class CommitPipeline {
     if (accepted.length === 0) return;
     // Callers of `checkpoint()` waiting now are served by this group: it is written whole.
     const waiters = this.#checkpointWaiters.splice(0);
-    const draft = this.#history.next(base, state, waiters.length > 0);
     let after: Head;
     try {
-      after = await this.#store(draft);
+      // Building the record reads the base state (its delta against the group's state): on a
+      // backend without synchronous reads that read may miss, and the callers load and retry.
+      after = await this.#store(this.#history.next(base, state, waiters.length > 0));
     } catch (error) {
       this.#checkpointWaiters.push(...waiters);
       if (accepted.length > 1 && hasReason(error, 'invalid-argument')) {

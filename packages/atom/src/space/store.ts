@@ -33,7 +33,22 @@ export interface AtomStoreStats {
   readonly cachedBytes: number;
   readonly cacheHits: number;
   readonly cacheMisses: number;
+  /** Batched reads (`readAtoms` calls) made to load what a transaction met unloaded. */
+  readonly batchedReads: number;
 }
+
+/**
+ * What one `transact` call met unloaded so far: the parents of the atoms it missed (a second
+ * miss under one parent is a scan), the batch size a scan has grown to, and the atoms it holds.
+ */
+export interface Misses {
+  readonly parents: Set<AtomPointer>;
+  scanBudget: number;
+  readonly held: Set<AtomPointer>;
+}
+
+/** The most atoms one batched read asks for while a transaction scans. */
+const MAX_BATCH = 1024;
 
 /**
  * Decoded atoms take about three times their encoded size on the heap (object headers,
@@ -60,11 +75,24 @@ export class AtomStore {
   #atomsWritten = 0;
   #bytesWritten = 0;
   #atomsLoaded = 0;
+  #batchedReads = 0;
+  /** The backend reads synchronously: no atom is ever missing, none of the bookkeeping below runs. */
+  readonly #syncReads: boolean;
+  /**
+   * Child pointer → parent pointer, for atoms decoded from a backend without synchronous
+   * reads: where a scan goes next. Cleared when it grows past the decoded-atom bound.
+   */
+  readonly #parents = new Map<AtomPointer, AtomPointer>();
+  readonly #maxParents: number;
+  /** Atoms loaded for running `transact` calls, kept from eviction until each of them ends. */
+  readonly #held = new Map<AtomPointer, { readonly atom: Atom; holders: number }>();
 
   constructor(backend: StorageBackend, limits: AtomStoreLimits) {
     this.backend = backend;
     this.#atoms = new BoundedCache(limits.maxAtoms ?? 200_000, limits.maxBytes ?? 256 * 1024 * 1024);
     this.#raw = new BoundedCache(Number.POSITIVE_INFINITY, limits.maxRawBytes ?? 32 * 1024 * 1024);
+    this.#syncReads = backend.capabilities.syncReads;
+    this.#maxParents = 4 * (limits.maxAtoms ?? 200_000);
     this.loader = {
       spaceId: nextSpaceId++,
       loadSync: (pointer) => this.loadSync(pointer),
@@ -92,6 +120,7 @@ export class AtomStore {
       cachedBytes: this.#atoms.bytes,
       cacheHits: this.#atoms.hits,
       cacheMisses: this.#atoms.misses,
+      batchedReads: this.#batchedReads,
     };
   }
 
@@ -128,6 +157,8 @@ export class AtomStore {
   loadSync(pointer: AtomPointer): Atom {
     const cached = this.#atoms.get(pointer);
     if (cached !== undefined) return cached;
+    const held = this.#held.get(pointer);
+    if (held !== undefined) return held.atom;
     this.checkOpen('read');
     let bytes = this.#raw.get(pointer);
     if (bytes === undefined) {
@@ -136,7 +167,7 @@ export class AtomStore {
         throw new StorageError({
           layer: 'atom',
           reason: 'not-loaded',
-          message: `atom ${pointer} is not in memory and backend ${this.backend.name} cannot read synchronously; await its load() first`,
+          message: `atom ${pointer} is not in memory and backend ${this.backend.name} cannot read synchronously; read inside db.transact(), which loads what it meets and runs the function again`,
           details: { pointer },
         });
       }
@@ -178,8 +209,91 @@ export class AtomStore {
     return this.#decodeOnly(pointer, await this.backend.readAtom(pointer));
   }
 
+  /**
+   * Loads, in one batched read, the atom a transaction met unloaded (`pointer`) and, when it
+   * is scanning (a second miss under one parent), the unloaded atoms that come after it in
+   * tree order, in batches that double up to 1,024 atoms. A point read so costs one round
+   * trip per tree level, and a scan a number of round trips logarithmic in what it reads. The
+   * atoms stay held for the transaction (`misses.held`) until `release`.
+   */
+  async loadMissing(pointer: AtomPointer, misses: Misses): Promise<void> {
+    this.checkOpen('read');
+    const parent = this.#parents.get(pointer);
+    let budget = 1;
+    if (parent !== undefined) {
+      if (misses.parents.has(parent)) {
+        misses.scanBudget = Math.min(MAX_BATCH, Math.max(64, misses.scanBudget * 2));
+        budget = misses.scanBudget;
+      }
+      misses.parents.add(parent);
+    }
+    const wanted = new Set<AtomPointer>([pointer]);
+    if (budget > 1) for (const next of this.#after(pointer, budget - 1)) wanted.add(next);
+    const pointers = [...wanted];
+    const read = this.backend.readAtoms as NonNullable<StorageBackend['readAtoms']>;
+    const bytes = await read(pointers);
+    this.#batchedReads++;
+    pointers.forEach((p, i) => {
+      const b = bytes[i] as Uint8Array;
+      const atom = this.#atoms.get(p) ?? this.#decode(p, b);
+      this.#raw.set(p, b, b.byteLength);
+      if (misses.held.has(p)) return;
+      misses.held.add(p);
+      const entry = this.#held.get(p);
+      if (entry === undefined) this.#held.set(p, { atom, holders: 1 });
+      else entry.holders++;
+    });
+  }
+
+  /** Ends what `loadMissing` held for one transaction. */
+  release(misses: Misses): void {
+    for (const p of misses.held) {
+      const entry = this.#held.get(p);
+      if (entry !== undefined && --entry.holders === 0) this.#held.delete(p);
+    }
+    misses.held.clear();
+  }
+
+  /** The atom at `pointer` if it is in memory, without counting a cache lookup. */
+  #peek(pointer: AtomPointer): Atom | undefined {
+    return this.#atoms.entry(pointer)?.value ?? this.#held.get(pointer)?.atom;
+  }
+
+  /**
+   * Up to `budget` unloaded atoms after `pointer` in tree order: its later siblings (or, for a
+   * sibling in memory, that sibling's unloaded children), then its parent's later siblings, and
+   * so on up the tree.
+   */
+  #after(pointer: AtomPointer, budget: number): AtomPointer[] {
+    const out: AtomPointer[] = [];
+    let child = pointer;
+    let parent = this.#parents.get(child);
+    while (parent !== undefined && out.length < budget) {
+      const atom = this.#peek(parent);
+      if (atom === undefined) break;
+      const siblings = childPointers(atom);
+      for (let i = siblings.indexOf(child) + 1; i < siblings.length && out.length < budget; i++) {
+        const sibling = siblings[i] as AtomPointer;
+        const loaded = this.#peek(sibling);
+        if (loaded === undefined) out.push(sibling);
+        else
+          for (const grandchild of childPointers(loaded)) {
+            if (out.length >= budget) break;
+            if (this.#peek(grandchild) === undefined) out.push(grandchild);
+          }
+      }
+      child = parent;
+      parent = this.#parents.get(parent);
+    }
+    return out;
+  }
+
   #decode(pointer: AtomPointer, bytes: Uint8Array): Atom {
     const atom = this.#decodeOnly(pointer, bytes);
+    if (!this.#syncReads) {
+      if (this.#parents.size > this.#maxParents) this.#parents.clear();
+      for (const child of childPointers(atom)) this.#parents.set(child, pointer);
+    }
     this.#atoms.set(pointer, atom, bytes.byteLength * DECODED_SIZE_FACTOR);
     this.#atomsLoaded++;
     return atom;
@@ -209,6 +323,18 @@ export class AtomStore {
     atom[ATOM_LOADER] = this.loader;
     return atom;
   }
+}
+
+/** The stored children of a decoded atom, in payload order (for collections: key order). */
+function childPointers(atom: Atom): AtomPointer[] {
+  const children = atom.childAtoms?.();
+  if (children === undefined) return [];
+  const out: AtomPointer[] = [];
+  for (const child of children) {
+    const pointer = child instanceof AtomRef ? child.pointer : child[ATOM_POINTER];
+    if (pointer !== undefined) out.push(pointer);
+  }
+  return out;
 }
 
 /** The error of an operation on a closed object space. */
