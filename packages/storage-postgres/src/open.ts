@@ -18,7 +18,9 @@ const DEFAULT_MAX_CONNECTIONS = 10;
 
 /** Use a pool you created (a `pg.Pool`, or anything shaped like it). It stays open on `close()`. */
 export interface PostgresPoolConnection {
+  /** The pool the backend runs its statements on. */
   readonly pool: PostgresPoolLike;
+  /** Not with `pool`. */
   readonly connectionString?: never;
 }
 
@@ -26,6 +28,7 @@ export interface PostgresPoolConnection {
 export interface PostgresUrlConnection {
   /** `postgresql://user:password@host:5432/database` (everything `pg` accepts). */
   readonly connectionString: string;
+  /** Not with `connectionString`. */
   readonly pool?: never;
   /** Connections the pool opens at most. Default 10. */
   readonly maxConnections?: number;
@@ -33,6 +36,7 @@ export interface PostgresUrlConnection {
   readonly driver?: PostgresPoolConstructor;
 }
 
+/** How the backend reaches the server: a pool of yours, or a connection string. */
 export type PostgresConnection = PostgresPoolConnection | PostgresUrlConnection;
 
 /** Where in the database the backend keeps its tables, and its limits. */

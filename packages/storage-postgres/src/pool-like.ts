@@ -6,12 +6,15 @@
 
 /** What a query resolves to: the rows as objects keyed by column name, and the row count. */
 export interface PostgresQueryResult {
+  /** One object per row, keyed by column name. */
   readonly rows: readonly unknown[];
+  /** Rows the statement returned or changed. */
   readonly rowCount: number | null;
 }
 
 /** One connection checked out of a pool, as `pool.connect()` resolves it. */
 export interface PostgresClientLike {
+  /** Runs one statement with `$1`-style parameters on this connection. */
   query(text: string, values?: readonly unknown[]): Promise<PostgresQueryResult>;
   /** Returns the connection to the pool; `true` or an error destroys it instead. */
   release(destroy?: boolean | Error): void;
@@ -21,6 +24,7 @@ export interface PostgresClientLike {
    * otherwise crash the process.
    */
   on?(event: 'error', listener: (error: Error) => void): unknown;
+  /** Removes a listener `on` added. */
   off?(event: 'error', listener: (error: Error) => void): unknown;
   /** The server process serving this connection (`pg` sets it); used to settle a lost commit. */
   readonly processID?: number | null;
@@ -36,7 +40,9 @@ export interface PostgresClientLike {
  * ```
  */
 export interface PostgresPoolLike {
+  /** Runs one statement on any connection of the pool (in a transaction of its own). */
   query(text: string, values?: readonly unknown[]): Promise<PostgresQueryResult>;
+  /** Checks a connection out, for a transaction of several statements. */
   connect(): Promise<PostgresClientLike>;
   /** Closes every connection; called on `close()` only for a pool the backend created. */
   end(): Promise<void>;
