@@ -42,10 +42,13 @@ install_server() {
   local started=$SECONDS
   say "installing the Debian package postgresql (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
+  # The package would create and start a cluster of its own on port 5432: the tests need none.
+  if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    mkdir -p /etc/postgresql-common
+    echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
+  fi
   apt-get update -qq >&2
-  # Only the server and client binaries: no cluster is created or started by the package.
-  apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef postgresql >&2
-  # The package's own cluster (if its scripts made one) is not ours; leave it stopped.
+  apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold postgresql >&2
   say "installed in $((SECONDS - started)) s"
   bindir >/dev/null || { say "the postgresql package installed no initdb"; exit 3; }
 }
