@@ -79,6 +79,8 @@ const packageDirs = readdirSync(join(root, 'packages')).filter((name) =>
 const THIRD_PARTY: Record<string, string> = {
   'better-sqlite3': 'packages/storage-sqlite',
   '@types/better-sqlite3': 'packages/storage-sqlite',
+  pg: 'packages/storage-postgres',
+  '@types/pg': 'packages/storage-postgres',
   vitest: 'packages/storage-conformance',
   '@types/node': '.',
 };
