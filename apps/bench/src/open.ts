@@ -256,14 +256,6 @@ function targetsFor(args: Args, summaries: readonly Summary[]): TargetLog {
       `${fmt(ours.rssAfterReadsMiB, 1)} MiB ÷ ${fmt(bound)} MiB`,
     );
   }
-  log.skip(
-    {
-      workload: 'KV-POINT',
-      name: 'cold get on the PostgreSQL backend: one batched round trip per tree level',
-      target: {},
-    },
-    'open.ts has no PostgreSQL system and counts no round trips',
-  );
   return log;
 }
 

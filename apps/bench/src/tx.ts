@@ -374,14 +374,6 @@ function targetsFor(args: Args, small: readonly SmallCell[], batch: readonly Bat
       );
     }
   }
-  log.skip(
-    {
-      workload: 'TX-SMALL',
-      name: 'PostgreSQL backend, 1, 4 and 8 client processes',
-      target: {},
-    },
-    'tx.ts has no PostgreSQL system and runs its writers in one process',
-  );
   return log;
 }
 
