@@ -19,7 +19,7 @@ import {
   OrderedSet,
   RepeatedKeysDictionary,
 } from '@proto/collections';
-import { IndexedCollection, type IndexInfo, type IndexSpec, indexKind } from '@proto/query';
+import { IndexedCollection, type IndexInfo, type IndexSpec, indexKind, from as query } from '@proto/query';
 import { CliError } from './errors.js';
 import type { CollectionText, Json } from './values.js';
 
@@ -62,6 +62,13 @@ function persistent<C>(empty: C, add: (c: C, key: unknown, value: unknown) => C)
     value: () => current,
     finish: () => current,
   };
+}
+
+/** The primary key of `record` at a dotted key path. */
+function keyAt(record: unknown, keyPath: string): Key {
+  let v: unknown = record;
+  for (const part of keyPath.split('.')) v = (v as Record<string, unknown> | undefined)?.[part];
+  return v as Key;
 }
 
 function keyRange(range: Browse | undefined) {
@@ -184,13 +191,29 @@ const indexed: Kind = {
   is: (v) => v instanceof IndexedCollection,
   size: (v) => (v as IndexedCollection).size,
   entries: function* (v, range) {
-    // Primary-key order; a range skips to its start (the primary tree has no public range read).
-    const { from, to } = range ?? {};
-    for (const entry of (v as IndexedCollection).entries()) {
-      if (from !== undefined && compareKeys(entry[0], from) < 0) continue;
-      if (to !== undefined && compareKeys(entry[0], to) >= 0) return;
-      yield entry;
+    const c = v as IndexedCollection;
+    const { from: lo, to: hi, reverse } = range ?? {};
+    const keyPath = c.keyPath;
+    if (keyPath === undefined || (lo === undefined && hi === undefined && reverse !== true)) {
+      if (reverse === true)
+        throw new CliError(
+          'usage',
+          'an IndexedCollection without a key path is read from its first record only',
+        );
+      // Primary-key order; without a key path to query on, a range skips to its start.
+      for (const entry of c.entries()) {
+        if (lo !== undefined && compareKeys(entry[0], lo) < 0) continue;
+        if (hi !== undefined && compareKeys(entry[0], hi) >= 0) return;
+        yield entry;
+      }
+      return;
     }
+    // A range on the key path is a primary-key range query: it starts where the range starts.
+    let q = query(c);
+    if (lo !== undefined) q = q.where(keyPath as never, '>=', lo as never);
+    if (hi !== undefined) q = q.where(keyPath as never, '<', hi as never);
+    q = q.orderBy(keyPath as never, reverse === true ? 'desc' : 'asc');
+    for (const record of q) yield [keyAt(record, keyPath), record];
   },
   lookup: (v, key) => (v as IndexedCollection).get(key as Key),
   header: (v, toJson) => {

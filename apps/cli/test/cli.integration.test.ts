@@ -195,6 +195,17 @@ describe.each([
       entries: [number][];
     };
     expect(reversed.entries.map(([k]) => k)).toEqual([9, 8]);
+    // An indexed collection's range is a primary-key range, either way.
+    const products = json(
+      proto('get', path, 'shop', 'products', '--from', 'p-290', '--limit', '3', '--json'),
+    ) as {
+      entries: [string][];
+    };
+    expect(products.entries.map(([k]) => k)).toEqual(['p-290', 'p-291', 'p-292']);
+    const back = json(
+      proto('get', path, 'shop', 'products', '--to', 'p-005', '--reverse', '--limit', '2', '--json'),
+    ) as { entries: [string][] };
+    expect(back.entries.map(([k]) => k)).toEqual(['p-004', 'p-003']);
     // One entry by key; a string key as plain text; a Date key as tagged JSON.
     expect(json(proto('get', path, 'shop', 'products', 'p-007', '--json'))).toMatchObject({
       id: 'p-007',
