@@ -4,7 +4,7 @@
  */
 import type { Change, ChangeStream, ChangesOptions, SubscribeOptions, Subscription } from './changes.js';
 import { diffDatabases, type RootDiff } from './diff.js';
-import { isConflict, TransactionError } from './errors.js';
+import { hasReason, isConflict, TransactionError } from './errors.js';
 import type { RootName, UntypedRoots } from './roots.js';
 import type { Misses } from './space/store.js';
 import { type CommitHost, type Snapshot, Transaction } from './transaction.js';
@@ -141,7 +141,7 @@ export class Database<Roots extends object = UntypedRoots> {
     // Reads of atoms not in memory (a backend without synchronous reads) fail with
     // `not-loaded`: the atom is loaded in one batched read and `fn` runs again, without counting
     // as a retry. Every rerun loads at least one more atom, held until this call ends.
-    const misses: Misses = { parents: new Set(), scanBudget: 0, held: new Set() };
+    let misses: Misses | undefined;
     try {
       for (let attempt = 0; ; ) {
         const tx = this.begin();
@@ -151,13 +151,16 @@ export class Database<Roots extends object = UntypedRoots> {
           return result;
         } catch (error) {
           tx.abort();
-          if (await this.#host.loadMissing(error, misses)) continue;
+          if (hasReason(error, 'not-loaded')) {
+            misses ??= { parents: new Set(), scanBudget: 0, held: new Set() };
+            if (await this.#host.loadMissing(error, misses)) continue;
+          }
           if (!isConflict(error) || attempt >= retries) throw error;
           await backoff(attempt++);
         }
       }
     } finally {
-      if (misses.held.size > 0) this.#host.release(misses);
+      if (misses !== undefined && misses.held.size > 0) this.#host.release(misses);
     }
   }
 

@@ -36,9 +36,6 @@ export class PostgresBackend implements StorageBackend {
   private reclaims: Promise<unknown> = Promise.resolve();
   private commitsSincePrune = 0;
   private pruning: Promise<void> = Promise.resolve();
-  /** The last compare-and-set queued: each one starts once the one before it settled. */
-  private casTail: Promise<void> = Promise.resolve();
-  private casInFlight = 0;
 
   constructor(
     private readonly store: AtomStore,
@@ -90,25 +87,7 @@ export class PostgresBackend implements StorageBackend {
     }
   }
 
-  compareAndSetRoot(expected: AtomPointer | null, next: AtomPointer): Promise<boolean> {
-    // The contract serializes concurrent calls: on separate pooled connections a later call
-    // could reach the server first and lose against the root an earlier one is about to set
-    // (the kernel pipelines a group's compare-and-set behind the one in flight).
-    // With none in flight it starts at once (its statement is sent before this returns).
-    const run =
-      this.casInFlight === 0 ? this.swap(expected, next) : this.casTail.then(() => this.swap(expected, next));
-    this.casInFlight++;
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.casTail = settled.then(() => {
-      this.casInFlight--;
-    });
-    return run;
-  }
-
-  private async swap(expected: AtomPointer | null, next: AtomPointer): Promise<boolean> {
+  async compareAndSetRoot(expected: AtomPointer | null, next: AtomPointer): Promise<boolean> {
     const swapped = await this.swapper.compareAndSet(expected, next);
     if (swapped && ++this.commitsSincePrune >= PRUNE_EVERY) {
       this.commitsSincePrune = 0;

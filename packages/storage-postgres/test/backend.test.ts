@@ -116,45 +116,6 @@ describeWithServer('storage-postgres: backend', (url) => {
     }
   });
 
-  it('sends concurrent compare-and-sets of one backend in call order, however slow the first', async () => {
-    const schema = freshSchema('order');
-    let first = true;
-    // The first compare-and-set's statement is held back: a second one sent beside it on another
-    // connection would reach the server first and lose against the root the first is setting.
-    const slow: PostgresPoolLike = {
-      query: (text, values) => admin.query(text, values as unknown[]),
-      async connect() {
-        const client = await admin.connect();
-        return {
-          processID: (client as unknown as { processID: number }).processID,
-          release: (destroy) => client.release(destroy),
-          async query(text, values) {
-            if (first && isSwap(text)) {
-              first = false;
-              await new Promise((resolve) => setTimeout(resolve, 150));
-            }
-            return client.query(text, values as unknown[]);
-          },
-        } satisfies PostgresClientLike;
-      },
-      end: () => Promise.resolve(),
-    };
-    const backend = guardBackend(await openPostgresBackend({ pool: slow }, { schema }));
-    try {
-      const [a, b, c] = (await backend.writeAtoms([bytes(1), bytes(2), bytes(3)])) as string[];
-      const results = await Promise.all([
-        backend.compareAndSetRoot(null, a as string),
-        backend.compareAndSetRoot(a as string, b as string),
-        backend.compareAndSetRoot(b as string, c as string),
-      ]);
-      expect(results).toEqual([true, true, true]);
-      expect(await backend.readRoot()).toBe(c);
-    } finally {
-      await backend.close();
-      await dropSchema(url, schema);
-    }
-  }, 20_000);
-
   it('rejects a lost commit with a retryable io error saying the outcome is unknown when the server stays away', async () => {
     const schema = freshSchema('lost');
     const pool = faultyPool(admin, isSwap, 'after');
