@@ -64,11 +64,14 @@ function persistent<C>(empty: C, add: (c: C, key: unknown, value: unknown) => C)
   };
 }
 
-/** The primary key of `record` at a dotted key path. */
-function keyAt(record: unknown, keyPath: string): Key {
-  let v: unknown = record;
-  for (const part of keyPath.split('.')) v = (v as Record<string, unknown> | undefined)?.[part];
-  return v as Key;
+/** The value at a dotted path inside `record` (a primary key, a vector); undefined when it leads nowhere. */
+export function keyAt(record: unknown, keyPath: string): unknown {
+  let current = record;
+  for (const part of keyPath.split('.')) {
+    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
 }
 
 function keyRange(range: Browse | undefined) {
@@ -213,7 +216,7 @@ const indexed: Kind = {
     if (lo !== undefined) q = q.where(keyPath as never, '>=', lo as never);
     if (hi !== undefined) q = q.where(keyPath as never, '<', hi as never);
     q = q.orderBy(keyPath as never, reverse === true ? 'desc' : 'asc');
-    for (const record of q) yield [keyAt(record, keyPath), record];
+    for (const record of q) yield [keyAt(record, keyPath) as Key, record];
   },
   lookup: (v, key) => (v as IndexedCollection).get(key as Key),
   header: (v, toJson) => {

@@ -6,7 +6,7 @@ import type { Change, ChangeStream, ChangesOptions, SubscribeOptions, Subscripti
 import { diffDatabases, type RootDiff } from './diff.js';
 import { hasReason, isConflict, TransactionError } from './errors.js';
 import type { RootName, UntypedRoots } from './roots.js';
-import type { Misses } from './space/store.js';
+import { type Misses, newMisses } from './space/store.js';
 import { type CommitHost, type Snapshot, Transaction } from './transaction.js';
 
 /**
@@ -151,10 +151,11 @@ export class Database<Roots extends object = UntypedRoots> {
           return result;
         } catch (error) {
           tx.abort();
-          if (hasReason(error, 'not-loaded')) {
-            misses ??= { parents: new Set(), scanBudget: 0, held: new Set() };
-            if (await this.#host.loadMissing(error, misses)) continue;
-          }
+          if (
+            hasReason(error, 'not-loaded') &&
+            (await this.#host.loadMissing(error, (misses ??= newMisses())))
+          )
+            continue;
           if (!isConflict(error) || attempt >= retries) throw error;
           await backoff(attempt++);
         }

@@ -13,7 +13,7 @@
 
 import type { BackupOptions, BackupReport } from './backup.js';
 import { Database, type DatabaseHost } from './database.js';
-import { hasReason, type ProtoError, StorageError, TransactionError } from './errors.js';
+import { hasReason, StorageError, TransactionError } from './errors.js';
 import type { StorableRoots, UntypedRoots } from './roots.js';
 import { backupSnapshot } from './space/backup.js';
 import { ChangeFeed } from './space/feed.js';
@@ -157,7 +157,7 @@ export class ObjectSpace {
         };
       },
       syncReads: backend.capabilities.syncReads,
-      loadMissing: (error, misses) => this.#host.loadMissing(error, misses),
+      loadMissing: (error, misses) => store.repair(error, misses),
       release: (misses) => store.release(misses),
     });
     this.#feed = feed;
@@ -185,14 +185,7 @@ export class ObjectSpace {
         store.checkOpen('changes');
         return feed.changes(database, options);
       },
-      loadMissing: async (error, misses) => {
-        if (!hasReason(error, 'not-loaded')) return false;
-        const pointer = (error as ProtoError).details.pointer;
-        // An atom held already cannot be missing again: that error is not a miss to repair.
-        if (typeof pointer !== 'string' || misses.held.has(pointer)) return false;
-        await store.loadMissing(pointer, misses);
-        return true;
-      },
+      loadMissing: (error, misses) => store.repair(error, misses),
       release: (misses) => store.release(misses),
     };
   }

@@ -9,7 +9,7 @@ import { Atom, AtomRef, resolveSlot, type Transaction } from '@proto/atom';
 import { compareKeys, Dictionary, type Key, List } from '@proto/collections';
 import { from, IndexedCollection, type Operator, type PlanInfo, type Query } from '@proto/query';
 import { vectorIndexStatus } from '@proto/vector';
-import { type Kind, kindOf, typeOf } from '../collections.js';
+import { type Kind, keyAt, kindOf, typeOf } from '../collections.js';
 import { CliError } from '../errors.js';
 import { readDatabase } from '../inspect.js';
 import type { Opened } from '../open.js';
@@ -135,15 +135,6 @@ function planTree(info: PlanInfo): PlanTree {
 }
 
 /** The value at a dotted key path of a record (the key of an `IndexedCollection` row). */
-function keyAt(record: unknown, keyPath: string): unknown {
-  let current = record;
-  for (const part of keyPath.split('.')) {
-    if (!isPlainObject(current)) return undefined;
-    current = current[part];
-  }
-  return current;
-}
-
 function limitOf(limit: number | undefined | null, fallback: number): number {
   if (limit === undefined || limit === null) return fallback;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT)

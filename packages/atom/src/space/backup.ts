@@ -9,20 +9,17 @@
  * that commit (without the source's earlier history). Writers of the source go on meanwhile:
  * the state is immutable, and the caller keeps its snapshot from `reclaim` while copying.
  */
-import { Atom, type AtomLoader, AtomRef, type AtomSlot, pointerOf } from '../atom.js';
+import { Atom, AtomRef, type AtomSlot, pointerOf } from '../atom.js';
 import type { BackupOptions, BackupReport } from '../backup.js';
 import { encodeAtom } from '../codec.js';
 import { TransactionError } from '../errors.js';
 import { CommitRecord, type SpaceState } from '../state.js';
 import type { AtomPointer, StorageBackend } from '../storage/backend.js';
 import type { Snapshot } from '../transaction.js';
-import { collectAtoms } from './persist.js';
+import { collectAtoms, NOWHERE } from './persist.js';
 
 /** Atoms written to the target per `writeAtoms` call. */
 const BATCH = 256;
-
-/** A token no stored value belongs to: every segment is re-encoded, and walked for the atoms inside it. */
-const NOWHERE = { spaceId: -1 } as unknown as AtomLoader;
 
 /**
  * Copies `snapshot` into `target` (guarded by the caller, empty). Resolves with what it copied;

@@ -15,10 +15,10 @@ import {
   type Subscription,
 } from '../changes.js';
 import { diffDatabases } from '../diff.js';
-import { hasReason, TransactionError } from '../errors.js';
+import { TransactionError } from '../errors.js';
 import type { DatabaseState } from '../state.js';
 import type { Step } from './history.js';
-import type { Misses } from './store.js';
+import { type Misses, newMisses } from './store.js';
 
 /** What the feed needs from its space. */
 export interface FeedHost {
@@ -201,7 +201,7 @@ abstract class Subscriber implements Subscription {
   async #worked(compute: () => Change | undefined): Promise<Change | undefined> {
     const host = this.#feed.host;
     if (host.syncReads) return compute();
-    const misses: Misses = { parents: new Set(), scanBudget: 0, held: new Set() };
+    const misses = newMisses();
     try {
       for (;;) {
         try {
@@ -213,7 +213,7 @@ abstract class Subscriber implements Subscription {
           });
           return { ...change, roots };
         } catch (error) {
-          if (!hasReason(error, 'not-loaded') || !(await host.loadMissing(error, misses))) throw error;
+          if (!(await host.loadMissing(error, misses))) throw error;
         }
       }
     } finally {

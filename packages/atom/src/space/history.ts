@@ -9,12 +9,12 @@
  * commits changed, bounded by the checkpoint policy.
  */
 import { ATOM_LOADER, ATOM_POINTER, type Atom, AtomRef, resolveSlot } from '../atom.js';
-import { hasReason, type ProtoError, StorageError, TransactionError } from '../errors.js';
+import { StorageError, TransactionError } from '../errors.js';
 import { CommitRecord, DeltaRecord, SpaceState } from '../state.js';
 import type { AtomPointer } from '../storage/backend.js';
 import type { CommitInfo, Snapshot } from '../transaction.js';
 import { applyChanges, changesBetween } from './delta.js';
-import type { AtomStore, Misses } from './store.js';
+import { type AtomStore, newMisses } from './store.js';
 
 /**
  * An earlier commit kept for time travel. A checkpoint stores `stored`; `state` is held while
@@ -140,7 +140,7 @@ export class History {
     // Replaying delta records and reading a checkpoint's state read atoms synchronously: on a
     // backend without synchronous reads, each miss is loaded (held until the read ends) and the
     // read starts again.
-    const misses: Misses = { parents: new Set(), scanBudget: 0, held: new Set() };
+    const misses = newMisses();
     try {
       for (;;) {
         const collected: Step[] | undefined = steps === undefined ? undefined : [];
@@ -149,9 +149,7 @@ export class History {
           if (steps !== undefined) steps.push(...(collected as Step[]));
           return head;
         } catch (error) {
-          const pointer = hasReason(error, 'not-loaded') ? (error as ProtoError).details.pointer : undefined;
-          if (typeof pointer !== 'string' || misses.held.has(pointer)) throw error;
-          await this.#store.loadMissing(pointer, misses);
+          if (!(await this.#store.repair(error, misses))) throw error;
         }
       }
     } finally {

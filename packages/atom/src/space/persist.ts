@@ -146,6 +146,9 @@ const REMEMBER_AFTER = 4096;
  * few thousand, each object is visited once (a cycle is left for the encoder to reject with its
  * path), and arrays are walked by the elements they hold, so a sparse array costs what it stores.
  */
+/** A token no stored value belongs to: walking or encoding with it decodes every segment. */
+export const NOWHERE = { spaceId: -1 } as unknown as AtomLoader;
+
 export function collectAtoms(payload: unknown, origin: AtomLoader): (Atom | AtomRef)[] {
   const found: (Atom | AtomRef)[] = [];
   const stack: unknown[] = [payload];

@@ -14,7 +14,7 @@ import {
 } from '../atom.js';
 import { BoundedCache } from '../cache.js';
 import { decodeAtom } from '../codec.js';
-import { isProtoError, StorageError, TransactionError } from '../errors.js';
+import { hasReason, isProtoError, type ProtoError, StorageError, TransactionError } from '../errors.js';
 import type { AtomPointer, StorageBackend } from '../storage/backend.js';
 
 /** Cache bounds of an atom store (see `ObjectSpaceOptions.cache`). */
@@ -45,6 +45,11 @@ export interface Misses {
   readonly parents: Set<AtomPointer>;
   scanBudget: number;
   readonly held: Set<AtomPointer>;
+}
+
+/** Bookkeeping for one caller that loads what it misses. */
+export function newMisses(): Misses {
+  return { parents: new Set(), scanBudget: 0, held: new Set() };
 }
 
 /** The most atoms one batched read asks for while a transaction scans. */
@@ -243,6 +248,19 @@ export class AtomStore {
       if (entry === undefined) this.#held.set(p, { atom, holders: 1 });
       else entry.holders++;
     });
+  }
+
+  /**
+   * After `error`: when it is a `not-loaded` read of an atom `misses` does not hold yet, loads
+   * it (see `loadMissing`) and resolves true; resolves false for any other error (an atom held
+   * already cannot be missing again: that error is not a miss to repair).
+   */
+  async repair(error: unknown, misses: Misses): Promise<boolean> {
+    if (!hasReason(error, 'not-loaded')) return false;
+    const pointer = (error as ProtoError).details.pointer;
+    if (typeof pointer !== 'string' || misses.held.has(pointer)) return false;
+    await this.loadMissing(pointer, misses);
+    return true;
   }
 
   /** Ends what `loadMissing` held for one transaction. */

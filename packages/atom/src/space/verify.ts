@@ -10,10 +10,7 @@ import { Atom, AtomRef, pointerOf } from '../atom.js';
 import { isProtoError } from '../errors.js';
 import type { AtomPointer } from '../storage/backend.js';
 import type { VerifyOptions, VerifyProblem, VerifyReport } from '../verify.js';
-import { collectAtoms } from './persist.js';
-
-/** A token no stored value belongs to: every segment is decoded and walked. */
-const NOWHERE = { spaceId: -1 } as never;
+import { collectAtoms, NOWHERE } from './persist.js';
 
 /** Progress is reported every this many atoms. */
 const PROGRESS_EVERY = 1024;
