@@ -20,7 +20,10 @@ const ALLOWED = {
   '@proto/storage-memory': { runtime: ['@proto/atom'], dev: ['@proto/storage-conformance'] },
   '@proto/storage-wal': { runtime: ['@proto/atom'], dev: ['@proto/storage-conformance'] },
   '@proto/storage-sqlite': { runtime: ['@proto/atom'], dev: ['@proto/storage-conformance'] },
-  '@proto/storage-postgres': { runtime: ['@proto/atom'], dev: ['@proto/storage-conformance'] },
+  '@proto/storage-postgres': {
+    runtime: ['@proto/atom'],
+    dev: ['@proto/storage-conformance', '@proto/collections', '@proto/query'],
+  },
   '@proto/storage-conformance': { runtime: ['@proto/atom'], dev: ['@proto/storage-memory'] },
   '@proto/collections': { runtime: ['@proto/atom'], dev: ['@proto/storage-memory'] },
   '@proto/query': { runtime: ['@proto/atom', '@proto/collections'], dev: ['@proto/storage-memory'] },

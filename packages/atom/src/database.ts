@@ -41,6 +41,14 @@ export interface DatabaseHost extends CommitHost {
   loadMissing(error: unknown, misses: Misses): Promise<boolean>;
   /** Ends what `loadMissing` held for `misses`. */
   release(misses: Misses): void;
+  /**
+   * Runs `fn` (and what it awaits) so that its reads of atoms not in memory throw `not-loaded`
+   * (to be loaded with `loadMissing` and run again) rather than block (see the storage
+   * contract's `readAtomsBlocking`).
+   */
+  rerunnable<T>(fn: () => T): T;
+  /** Runs `fn` so that its reads of atoms not in memory block where the backend can, even inside `rerunnable`. */
+  blocking<T>(fn: () => T): T;
 }
 
 /** Options of `db.diff`; `Name` is the root names of a database with declared roots. */
@@ -92,7 +100,7 @@ export class Database<Roots extends object = UntypedRoots> {
     const snapshot = this.#host.snapshot();
     const tx = new Transaction<Roots>(this.#host, this.name, snapshot, true, this.#host.now());
     try {
-      const result = fn(tx);
+      const result = this.#host.blocking(() => fn(tx));
       if (typeof (result as { then?: unknown } | null)?.then === 'function')
         throw invalidArgument(
           'read() takes a synchronous function; use begin({ readOnly: true }) to read across awaits',
@@ -146,7 +154,7 @@ export class Database<Roots extends object = UntypedRoots> {
       for (let attempt = 0; ; ) {
         const tx = this.begin();
         try {
-          const result = await fn(tx);
+          const result = await this.#host.rerunnable(() => fn(tx));
           if (tx.active) await tx.commit();
           return result;
         } catch (error) {

@@ -101,6 +101,11 @@ export interface SpaceStats {
    * synchronous reads").
    */
   readonly batchedReads: number;
+  /**
+   * Blocking reads (`readAtomsBlocking`) made because a read outside `transact` (`db.read`, a
+   * `begin()` transaction, a live query, a diff) met an atom not in memory.
+   */
+  readonly blockingReads: number;
 }
 
 /** A set of named databases on one storage backend. Open with `ObjectSpace.open(backend)`. */
@@ -159,6 +164,7 @@ export class ObjectSpace {
       syncReads: backend.capabilities.syncReads,
       loadMissing: (error, misses) => store.repair(error, misses),
       release: (misses) => store.release(misses),
+      rerunnable: (fn) => store.rerunnable(fn),
     });
     this.#feed = feed;
     this.#host = {
@@ -187,6 +193,8 @@ export class ObjectSpace {
       },
       loadMissing: (error, misses) => store.repair(error, misses),
       release: (misses) => store.release(misses),
+      rerunnable: (fn) => store.rerunnable(fn),
+      blocking: (fn) => store.blocking(fn),
     };
   }
 

@@ -12,8 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { Dictionary, List } from '../src/index.js';
 
 /** A backend that counts its read calls (each one a round trip). */
-function counting(inner: StorageBackend) {
-  const counts = { readAtom: 0, readAtoms: 0, atoms: 0 };
+function counting(inner: StorageBackend, blocking = false) {
+  const counts = { readAtom: 0, readAtoms: 0, blocking: 0, atoms: 0 };
+  const readBlocking = blocking ? inner.readAtomsBlocking?.bind(inner) : undefined;
   const backend: StorageBackend = {
     name: inner.name,
     capabilities: inner.capabilities,
@@ -28,16 +29,25 @@ function counting(inner: StorageBackend) {
       counts.atoms += pointers.length;
       return (inner.readAtoms as NonNullable<StorageBackend['readAtoms']>).call(inner, pointers);
     },
+    ...(readBlocking === undefined
+      ? {}
+      : {
+          readAtomsBlocking: (pointers: readonly string[]) => {
+            counts.blocking++;
+            counts.atoms += pointers.length;
+            return readBlocking(pointers);
+          },
+        }),
     readRoot: () => inner.readRoot(),
     ...(inner.reclaim === undefined ? {} : { reclaim: inner.reclaim.bind(inner) }),
     compareAndSetRoot: (expected, next) => inner.compareAndSetRoot(expected, next),
     close: () => inner.close(),
   };
-  return { backend, counts, roundTrips: () => counts.readAtom + counts.readAtoms };
+  return { backend, counts, roundTrips: () => counts.readAtom + counts.readAtoms + counts.blocking };
 }
 
-async function openAsync(location: MemoryLocation, maxAtoms = 100_000, readLatencyMs = 0) {
-  const wrapped = counting(await openMemoryBackend({ location, syncReads: false, readLatencyMs }));
+async function openAsync(location: MemoryLocation, maxAtoms = 100_000, readLatencyMs = 0, blocking = false) {
+  const wrapped = counting(await openMemoryBackend({ location, syncReads: false, readLatencyMs }), blocking);
   const space = await ObjectSpace.open(wrapped.backend, { cache: { maxAtoms } });
   return { space, ...wrapped };
 }
@@ -228,6 +238,51 @@ describe('collections on a backend without synchronous reads', () => {
       return [(d.get('big') as string).length, nested.get(0)?.get('deep')];
     });
     expect(got).toEqual([20_000, 42]);
+    await space.close();
+  });
+
+  it('reads outside transact block for the same round trips, and transact never blocks', async () => {
+    let depth = 0;
+    const location = await written(async (space) => {
+      const d = Dictionary.from(
+        Array.from({ length: 1_000_000 }, (_, i) => [i, { n: i }] as [number, unknown]),
+      );
+      depth = d.depth;
+      await space.database('db').transact((tx) => tx.set('d', d));
+    });
+    const { space, counts, roundTrips } = await openAsync(location, 100_000, 1, true);
+    const db = space.database('db');
+    // db.read: the same path as transact's, one blocking read per level.
+    expect(db.read((tx) => tx.get<Dictionary<number, { n: number }>>('d')?.get(654_321))).toEqual({
+      n: 654_321,
+    });
+    expect(counts.blocking).toBe(depth + 3);
+    expect(counts.readAtoms).toBe(0);
+    // A begin() transaction held across an await, reading a key whose leaf is not loaded.
+    const tx = db.begin({ readOnly: true });
+    await Promise.resolve();
+    expect(tx.get<Dictionary<number, { n: number }>>('d')?.get(3)).toEqual({ n: 3 });
+    // A scan of 100,000 entries in db.read reads ahead as transact does.
+    const before = roundTrips();
+    const sum = db.read((t) => {
+      let s = 0;
+      for (const [k, v] of t
+        .get<Dictionary<number, { n: number }>>('d')
+        ?.entries({ from: 100_000, to: 200_000 }) ?? [])
+        s += k === v.n ? 1 : 0;
+      return s;
+    });
+    expect(sum).toBe(100_000);
+    expect(roundTrips() - before).toBeLessThan(30);
+    // Inside transact nothing blocks: misses are loaded with readAtoms and the function runs again.
+    space.evictCaches();
+    const blocking = counts.blocking;
+    expect(await db.transact((t) => t.get<Dictionary<number, { n: number }>>('d')?.get(777_777))).toEqual({
+      n: 777_777,
+    });
+    expect(counts.blocking).toBe(blocking);
+    expect(counts.readAtoms).toBe(depth + 3);
+    expect(space.stats().blockingReads).toBe(counts.blocking);
     await space.close();
   });
 

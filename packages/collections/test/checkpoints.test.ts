@@ -29,6 +29,9 @@ function shared(backend: StorageBackend): StorageBackend {
     writeAtoms: (atoms) => backend.writeAtoms(atoms),
     readAtom: (p) => backend.readAtom(p),
     readAtomSync: (p) => (backend.readAtomSync as (p: string) => Uint8Array)(p),
+    ...(backend.readAtomsBlocking === undefined
+      ? {}
+      : { readAtomsBlocking: backend.readAtomsBlocking.bind(backend) }),
     readRoot: () => backend.readRoot(),
     compareAndSetRoot: (e, n) => backend.compareAndSetRoot(e, n),
     close: async () => undefined,

@@ -22,6 +22,7 @@ function damaging(inner: StorageBackend) {
       });
   };
   const readSync = inner.readAtomSync?.bind(inner);
+  const readBlocking = inner.readAtomsBlocking?.bind(inner);
   const backend: StorageBackend = {
     name: inner.name,
     capabilities: inner.capabilities,
@@ -40,6 +41,14 @@ function damaging(inner: StorageBackend) {
           readAtomSync: (pointer: AtomPointer) => {
             check(pointer);
             return readSync(pointer);
+          },
+        }),
+    ...(readBlocking === undefined
+      ? {}
+      : {
+          readAtomsBlocking: (pointers: readonly AtomPointer[]) => {
+            for (const pointer of pointers) check(pointer);
+            return readBlocking(pointers);
           },
         }),
     ...(inner.reclaim === undefined ? {} : { reclaim: inner.reclaim.bind(inner) }),

@@ -14,6 +14,8 @@ export type BooleanCapability = 'durable' | 'persistent' | 'syncReads' | 'multiP
 export interface CapabilityRequirement extends Partial<Record<BooleanCapability, boolean>> {
   /** Skip when `maxAtomBytes` is larger (the scenario allocates that many bytes). */
   readonly maxAtomBytesAtMost?: number;
+  /** True: skip unless the backend offers `readAtomsBlocking` (it has no `syncReads`). */
+  readonly readAtomsBlocking?: true;
 }
 
 /** What a scenario body works with. Everything it opens or creates is cleaned up after it. */
@@ -57,15 +59,18 @@ export interface ScenarioGroup {
 export function unmetRequirement(
   requirement: CapabilityRequirement | undefined,
   capabilities: StorageCapabilities,
+  backend?: StorageBackend,
 ): string | undefined {
   if (requirement === undefined) return undefined;
   const unmet: string[] = [];
   for (const [name, wanted] of Object.entries(requirement)) {
-    if (name === 'maxAtomBytesAtMost') continue;
+    if (name === 'maxAtomBytesAtMost' || name === 'readAtomsBlocking') continue;
     const declared = capabilities[name as BooleanCapability];
     if (declared !== wanted)
       unmet.push(`capabilities.${name} = ${String(wanted)} (declared ${String(declared)})`);
   }
+  if (requirement.readAtomsBlocking === true && typeof backend?.readAtomsBlocking !== 'function')
+    unmet.push('readAtomsBlocking (a backend without syncReads that can block for a read)');
   const limit = requirement.maxAtomBytesAtMost;
   if (limit !== undefined && capabilities.maxAtomBytes > limit) {
     unmet.push(`capabilities.maxAtomBytes <= ${limit} (declared ${capabilities.maxAtomBytes})`);
@@ -100,7 +105,7 @@ export async function runScenario(
       return backend;
     };
     const backend = await open();
-    const reason = unmetRequirement(scenario.requires, backend.capabilities);
+    const reason = unmetRequirement(scenario.requires, backend.capabilities, backend);
     if (reason !== undefined) skip(reason);
     else
       await scenario.run({

@@ -37,7 +37,25 @@ describe('storage-conformance: the suite catches broken backends', () => {
     }
     expect(skipped).toEqual([
       'cas.race-across-instances: needs capabilities.multiProcess = true (declared false)',
+      'integrity.read-atoms-blocking: needs capabilities.syncReads = false (declared true) and readAtomsBlocking (a backend without syncReads that can block for a read)',
+      'integrity.read-atoms-blocking-unknown-pointer: needs capabilities.syncReads = false (declared true) and readAtomsBlocking (a backend without syncReads that can block for a read)',
       'lifecycle.watch-root: needs capabilities.multiProcess = true (declared false)',
     ]);
+  });
+
+  it('passes the blocking-read scenarios on a sound wrapper without synchronous reads', async () => {
+    const sound = mutantHarness('sound without sync reads', (inner) => ({
+      capabilities: { ...inner.capabilities, syncReads: false },
+      readAtomsBlocking: (pointers) =>
+        pointers.map((p) => (inner.readAtomSync as (p: string) => Uint8Array)(p)),
+    }));
+    const keys = ['integrity.read-atoms-blocking', 'integrity.read-atoms-blocking-unknown-pointer'];
+    for (const key of keys) {
+      const found = byKey.get(key);
+      expect(found, key).toBeDefined();
+      await runScenario(sound, found as NonNullable<typeof found>, (reason) => {
+        throw new Error(`${key} skipped: ${reason}`);
+      });
+    }
   });
 });

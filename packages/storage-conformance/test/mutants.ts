@@ -63,6 +63,30 @@ export const mutants: readonly { readonly key: string; readonly bug: string; rea
       }),
     },
     {
+      key: 'integrity.read-atoms-blocking',
+      bug: 'readAtomsBlocking answers each pointer once, in storage order',
+      breakage: (inner) => ({
+        capabilities: { ...inner.capabilities, syncReads: false },
+        readAtomsBlocking: (pointers) =>
+          [...new Set(pointers)].sort().map((p) => (inner.readAtomSync as (p: AtomPointer) => Uint8Array)(p)),
+      }),
+    },
+    {
+      key: 'integrity.read-atoms-blocking-unknown-pointer',
+      bug: 'readAtomsBlocking skips the pointers it does not know',
+      breakage: (inner) => ({
+        capabilities: { ...inner.capabilities, syncReads: false },
+        readAtomsBlocking: (pointers) =>
+          pointers.flatMap((p) => {
+            try {
+              return [(inner.readAtomSync as (p: AtomPointer) => Uint8Array)(p)];
+            } catch {
+              return [];
+            }
+          }),
+      }),
+    },
+    {
       key: 'cas.wrong-expected-returns-false',
       bug: 'compare-and-set ignores expected',
       breakage: (inner) => ({

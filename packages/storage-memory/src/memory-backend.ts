@@ -61,6 +61,13 @@ export interface MemoryBackendOptions {
   readonly syncReads?: boolean;
   /** The wait of each read call when `syncReads` is false, in ms (default 0: one macrotask). */
   readonly readLatencyMs?: number;
+  /**
+   * With `syncReads: false`: offer `readAtomsBlocking` (each call blocks the thread for
+   * `readLatencyMs`, as a network backend's blocking read waits for its round trip), so that
+   * reads outside `transact` load what they miss. False: such reads fail with `not-loaded`.
+   * Default true.
+   */
+  readonly blockingReads?: boolean;
 }
 
 function storageError(
@@ -92,16 +99,26 @@ export class MemoryBackend implements StorageBackend {
   #closing: Promise<void> | undefined;
   /** The wait before each read when reads are asynchronous; undefined when they are synchronous. */
   readonly #readLatencyMs: number | undefined;
+  /** Present with `syncReads: false` unless `blockingReads: false` (see `MemoryBackendOptions`). */
+  readonly readAtomsBlocking?: (pointers: readonly AtomPointer[]) => readonly Uint8Array[];
 
   private constructor(
     state: LocationState,
     maxAtomBytes: number,
     faults: MemoryFaults | undefined,
     readLatencyMs: number | undefined,
+    blockingReads: boolean,
   ) {
     this.#state = state;
     this.#faults = faults;
     this.#readLatencyMs = readLatencyMs;
+    if (readLatencyMs !== undefined && blockingReads) {
+      const wait = new Int32Array(new SharedArrayBuffer(4));
+      this.readAtomsBlocking = (pointers) => {
+        if (readLatencyMs > 0) Atomics.wait(wait, 0, 0, readLatencyMs);
+        return pointers.map((pointer) => this.readAtomSync(pointer));
+      };
+    }
     this.capabilities = Object.freeze({
       durable: false,
       persistent: true,
@@ -126,7 +143,10 @@ export class MemoryBackend implements StorageBackend {
     }
     const syncReads = options.syncReads ?? true;
     const latency = options.readLatencyMs ?? 0;
+    const blockingReads = options.blockingReads ?? true;
     if (typeof syncReads !== 'boolean') throw storageError('invalid-argument', 'syncReads must be a boolean');
+    if (typeof blockingReads !== 'boolean')
+      throw storageError('invalid-argument', 'blockingReads must be a boolean');
     if (typeof latency !== 'number' || !(latency >= 0) || !Number.isFinite(latency))
       throw storageError(
         'invalid-argument',
@@ -143,7 +163,13 @@ export class MemoryBackend implements StorageBackend {
         'this memory location is already open in another backend; close that backend first (a location is exclusive)',
       );
     }
-    const backend = new MemoryBackend(state, maxAtomBytes, options.faults, syncReads ? undefined : latency);
+    const backend = new MemoryBackend(
+      state,
+      maxAtomBytes,
+      options.faults,
+      syncReads ? undefined : latency,
+      blockingReads,
+    );
     state.holder = backend;
     return backend;
   }

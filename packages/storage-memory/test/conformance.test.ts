@@ -6,3 +6,11 @@ describeStorageConformance({
   createLocation: () => createMemoryLocation(),
   open: (location) => openMemoryBackend({ location: location as MemoryLocation }),
 });
+
+// As a network backend: reads only asynchronously (each one a macrotask away), plus blocking
+// reads for code that cannot await.
+describeStorageConformance({
+  name: 'memory without synchronous reads',
+  createLocation: () => createMemoryLocation(),
+  open: (location) => openMemoryBackend({ location: location as MemoryLocation, syncReads: false }),
+});

@@ -10,6 +10,7 @@ import type {
   StorageBackend,
   StorageCapabilities,
 } from '@proto/atom/storage';
+import type { BlockingReader } from './blocking.js';
 import { RootSwapper } from './commit.js';
 import { storageError, translate } from './errors.js';
 import { runReclaim } from './reclaim.js';
@@ -23,6 +24,8 @@ export interface PostgresBackendConfig {
   readonly ownsPool: boolean;
   /** How often `watchRoot` reads the root (ms). */
   readonly watchIntervalMs: number;
+  /** The worker behind `readAtomsBlocking`; without it the backend has no blocking reads. */
+  readonly blocking?: BlockingReader;
 }
 
 /** Successful commits of one backend between two prunes of the commits log. */
@@ -36,6 +39,11 @@ export class PostgresBackend implements StorageBackend {
   private reclaims: Promise<unknown> = Promise.resolve();
   private commitsSincePrune = 0;
   private pruning: Promise<void> = Promise.resolve();
+  /**
+   * One statement on the blocking-read worker's own connection, the calling thread waiting for
+   * it (see `blocking.ts`); present when the backend was opened with blocking reads.
+   */
+  readonly readAtomsBlocking?: (pointers: readonly AtomPointer[]) => readonly Uint8Array[];
 
   constructor(
     private readonly store: AtomStore,
@@ -44,6 +52,17 @@ export class PostgresBackend implements StorageBackend {
     this.name = config.name;
     this.capabilities = config.capabilities;
     this.swapper = new RootSwapper(store);
+    const reader = config.blocking;
+    if (reader !== undefined) {
+      this.readAtomsBlocking = (pointers) => {
+        if (pointers.length === 0) return [];
+        try {
+          return store.readBlocking(pointers, reader);
+        } catch (error) {
+          throw translate(error, `reading ${pointers.length} atom(s) from ${store.where}`);
+        }
+      };
+    }
   }
 
   async writeAtoms(atoms: readonly Uint8Array[]): Promise<readonly AtomPointer[]> {
@@ -142,6 +161,7 @@ export class PostgresBackend implements StorageBackend {
     await this.reclaims;
     await this.pruning;
     this.closed = true;
+    await this.config.blocking?.close();
     if (this.config.ownsPool) {
       try {
         await this.store.pool.end();

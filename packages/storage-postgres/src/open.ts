@@ -4,6 +4,7 @@
  */
 import type { StorageBackend, StorageCapabilities } from '@proto/atom/storage';
 import { PostgresBackend } from './backend.js';
+import { BlockingReader } from './blocking.js';
 import { loadPg } from './driver.js';
 import { storageError, translate } from './errors.js';
 import type { PostgresPoolConstructor, PostgresPoolLike } from './pool-like.js';
@@ -15,6 +16,7 @@ const MAX_ATOM_BYTES_LIMIT = 128 * 1024 * 1024;
 const DEFAULT_MAX_ATOM_BYTES = 64 * 1024 * 1024;
 const DEFAULT_WATCH_INTERVAL_MS = 100;
 const DEFAULT_MAX_CONNECTIONS = 10;
+const DEFAULT_BLOCKING_READ_TIMEOUT_MS = 10_000;
 
 /** Use a pool you created (a `pg.Pool`, or anything shaped like it). It stays open on `close()`. */
 export interface PostgresPoolConnection {
@@ -55,6 +57,18 @@ export interface PostgresBackendOptions {
    * other processes' commits. Default 100; at least 1.
    */
   readonly watchIntervalMs?: number;
+  /**
+   * Reads that cannot await (`db.read`, `begin()` transactions, live queries, diffs) and meet an
+   * atom not in memory: `true` loads it on a worker thread with a connection of its own while
+   * the calling thread waits (one round trip per miss, more atoms per trip when scanning);
+   * `false` makes them fail with `not-loaded` instead, so nothing ever blocks the event loop.
+   * `db.transact` never blocks either way. Default: true with `connectionString`; with `pool`,
+   * give `{ connectionString }` for the worker's connection (a pool cannot be shared across
+   * threads), else false.
+   */
+  readonly blockingReads?: boolean | { readonly connectionString: string };
+  /** How long a blocking read waits for its answer before it throws a retryable `io` error, in ms. Default 10,000. */
+  readonly blockingReadTimeoutMs?: number;
 }
 
 function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -97,10 +111,13 @@ export async function openPostgresBackend(
     tablePrefix = 'proto_',
     maxAtomBytes = DEFAULT_MAX_ATOM_BYTES,
     watchIntervalMs = DEFAULT_WATCH_INTERVAL_MS,
+    blockingReadTimeoutMs = DEFAULT_BLOCKING_READ_TIMEOUT_MS,
   } = options;
   const tables = tablesOf(schema, tablePrefix);
   positiveInteger('maxAtomBytes', maxAtomBytes, MAX_ATOM_BYTES_LIMIT);
   positiveInteger('watchIntervalMs', watchIntervalMs);
+  positiveInteger('blockingReadTimeoutMs', blockingReadTimeoutMs);
+  const blockingUrl = blockingUrlOf(connection, options.blockingReads);
   const { pool, ownsPool } = await poolOf(connection);
   try {
     await prepareSchema(pool, tables);
@@ -116,12 +133,49 @@ export async function openPostgresBackend(
     maxAtomBytes,
     reclaim: true,
   };
+  let blocking: BlockingReader | undefined;
+  try {
+    if (blockingUrl !== undefined)
+      blocking = new BlockingReader({
+        connectionString: blockingUrl,
+        atomsTable: tables.atoms,
+        where: tables.where,
+        timeoutMs: blockingReadTimeoutMs,
+      });
+  } catch (error) {
+    if (ownsPool) await pool.end().catch(() => undefined);
+    throw error;
+  }
   return new PostgresBackend(new AtomStore(pool, tables), {
     name: `postgres:${tables.where}`,
     capabilities,
     ownsPool,
     watchIntervalMs,
+    ...(blocking === undefined ? {} : { blocking }),
   });
+}
+
+/** The connection string of the blocking-read worker, or undefined for no blocking reads. */
+function blockingUrlOf(
+  connection: PostgresConnection,
+  option: PostgresBackendOptions['blockingReads'],
+): string | undefined {
+  if (option === false) return undefined;
+  if (typeof option === 'object' && option !== null) {
+    if (typeof option.connectionString !== 'string' || option.connectionString === '')
+      throw storageError('invalid-argument', 'blockingReads.connectionString must be a non-empty string');
+    return option.connectionString;
+  }
+  if (option !== undefined && option !== true)
+    throw storageError('invalid-argument', 'blockingReads must be true, false or { connectionString }');
+  const url = (connection as { connectionString?: unknown } | null)?.connectionString;
+  if (typeof url === 'string' && url !== '') return url;
+  if (option === true)
+    throw storageError(
+      'invalid-argument',
+      'blockingReads: true with a pool needs the connection string for its own connection: pass blockingReads: { connectionString }',
+    );
+  return undefined;
 }
 
 async function poolOf(

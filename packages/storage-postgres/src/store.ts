@@ -5,6 +5,7 @@
  */
 import { crc32 } from 'node:zlib';
 import type { AtomPointer } from '@proto/atom/storage';
+import type { BlockingReader } from './blocking.js';
 import { isConnectionLost, isNotConnected, isTransient, storageError } from './errors.js';
 import { idOf, pointerOf } from './pointer.js';
 import type { PostgresPoolLike } from './pool-like.js';
@@ -114,11 +115,7 @@ export class AtomStore {
 
   /** The checked bytes of each pointer, in order; `not-found` when any is missing. */
   async read(pointers: readonly AtomPointer[]): Promise<Uint8Array[]> {
-    const ids = pointers.map((pointer) => {
-      const id = idOf(pointer);
-      if (id === undefined) throw this.notFound(pointer);
-      return id;
-    });
+    const ids = this.idsOf(pointers);
     const unique = [...new Set(ids)];
     const text =
       unique.length === 1
@@ -127,8 +124,31 @@ export class AtomStore {
     const { rows } = await withRetries(() =>
       this.pool.query(text, [unique.length === 1 ? unique[0] : unique]),
     );
+    return this.answer(pointers, ids, rows as AtomRow[]);
+  }
+
+  /** `read`, blocking the thread on `reader` (see `blocking.ts`) instead of awaiting the pool. */
+  readBlocking(pointers: readonly AtomPointer[], reader: BlockingReader): Uint8Array[] {
+    const ids = this.idsOf(pointers);
+    return this.answer(pointers, ids, reader.read([...new Set(ids)]));
+  }
+
+  private idsOf(pointers: readonly AtomPointer[]): number[] {
+    return pointers.map((pointer) => {
+      const id = idOf(pointer);
+      if (id === undefined) throw this.notFound(pointer);
+      return id;
+    });
+  }
+
+  /** The checked bytes of each pointer from the rows a SELECT returned for `ids`. */
+  private answer(
+    pointers: readonly AtomPointer[],
+    ids: readonly number[],
+    rows: readonly AtomRow[],
+  ): Uint8Array[] {
     const byId = new Map<number, AtomRow>();
-    for (const row of rows as AtomRow[]) byId.set(Number(row.id), row);
+    for (const row of rows) byId.set(Number(row.id), row);
     return pointers.map((pointer, i) => {
       const row = byId.get(ids[i] as number);
       if (row === undefined) throw this.notFound(pointer);

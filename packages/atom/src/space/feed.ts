@@ -36,6 +36,8 @@ export interface FeedHost {
   loadMissing(error: unknown, misses: Misses): Promise<boolean>;
   /** Ends what `loadMissing` held. */
   release(misses: Misses): void;
+  /** Runs `fn` so that its misses throw `not-loaded` (to be loaded and run again) rather than block. */
+  rerunnable<T>(fn: () => T): T;
 }
 
 /**
@@ -205,13 +207,16 @@ abstract class Subscriber implements Subscription {
     try {
       for (;;) {
         try {
-          const change = compute();
-          if (change === undefined) return undefined;
-          const roots = change.roots.map((r) => {
-            const entries = [...r.entries()];
-            return { ...r, entries: () => entries };
+          const change = host.rerunnable(() => {
+            const computed = compute();
+            if (computed === undefined) return undefined;
+            const roots = computed.roots.map((r) => {
+              const entries = [...r.entries()];
+              return { ...r, entries: () => entries };
+            });
+            return { ...computed, roots };
           });
-          return { ...change, roots };
+          return change;
         } catch (error) {
           if (!(await host.loadMissing(error, misses))) throw error;
         }

@@ -145,7 +145,7 @@ export class History {
       for (;;) {
         const collected: Step[] | undefined = steps === undefined ? undefined : [];
         try {
-          const head = await this.#readOnce(known, collected);
+          const head = await this.#store.rerunnable(() => this.#readOnce(known, collected));
           if (steps !== undefined) steps.push(...(collected as Step[]));
           return head;
         } catch (error) {

@@ -3,6 +3,7 @@
  * caches, and the loader that atoms and references of this space load through. Everything
  * else in the space reads and writes atoms through it.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   ATOM_LOADER,
   ATOM_POINTER,
@@ -35,6 +36,8 @@ export interface AtomStoreStats {
   readonly cacheMisses: number;
   /** Batched reads (`readAtoms` calls) made to load what a transaction met unloaded. */
   readonly batchedReads: number;
+  /** Blocking reads (`readAtomsBlocking` calls) made for reads outside `transact` that missed. */
+  readonly blockingReads: number;
 }
 
 /**
@@ -81,6 +84,7 @@ export class AtomStore {
   #bytesWritten = 0;
   #atomsLoaded = 0;
   #batchedReads = 0;
+  #blockingReads = 0;
   /** The backend reads synchronously: no atom is ever missing, none of the bookkeeping below runs. */
   readonly #syncReads: boolean;
   /**
@@ -91,13 +95,30 @@ export class AtomStore {
   readonly #maxParents: number;
   /** Atoms loaded for running `transact` calls, kept from eviction until each of them ends. */
   readonly #held = new Map<AtomPointer, { readonly atom: Atom; holders: number }>();
+  /** The backend's `readAtomsBlocking`, when it lacks synchronous reads and has one. */
+  readonly #readBlocking: ((pointers: readonly AtomPointer[]) => readonly Uint8Array[]) | undefined;
+  /**
+   * With `#readBlocking`: true inside the calls whose misses are repaired by loading and running
+   * again (`rerunnable`), where a miss throws `not-loaded` instead of blocking. Followed through
+   * awaits, so it covers the whole of a `transact` function and nothing outside it.
+   */
+  readonly #rerun: AsyncLocalStorage<boolean> | undefined;
+  /**
+   * What the blocking reads of the current event-loop turn missed (a second miss under one
+   * parent reads ahead, as a transaction's scan does); a new turn starts afresh.
+   */
+  #turn: Misses | undefined;
 
   constructor(backend: StorageBackend, limits: AtomStoreLimits) {
     this.backend = backend;
     this.#atoms = new BoundedCache(limits.maxAtoms ?? 200_000, limits.maxBytes ?? 256 * 1024 * 1024);
     this.#raw = new BoundedCache(Number.POSITIVE_INFINITY, limits.maxRawBytes ?? 32 * 1024 * 1024);
     this.#syncReads = backend.capabilities.syncReads;
-    this.#maxParents = 4 * (limits.maxAtoms ?? 200_000);
+    // At least enough for the children of many wide nodes, however small the cache.
+    this.#maxParents = Math.max(65_536, 4 * (limits.maxAtoms ?? 200_000));
+    const blocking = backend.capabilities.syncReads ? undefined : backend.readAtomsBlocking;
+    this.#readBlocking = blocking?.bind(backend);
+    this.#rerun = blocking === undefined ? undefined : new AsyncLocalStorage<boolean>();
     this.loader = {
       spaceId: nextSpaceId++,
       loadSync: (pointer) => this.loadSync(pointer),
@@ -126,6 +147,7 @@ export class AtomStore {
       cacheHits: this.#atoms.hits,
       cacheMisses: this.#atoms.misses,
       batchedReads: this.#batchedReads,
+      blockingReads: this.#blockingReads,
     };
   }
 
@@ -168,17 +190,66 @@ export class AtomStore {
     let bytes = this.#raw.get(pointer);
     if (bytes === undefined) {
       const readSync = this.backend.readAtomSync;
-      if (readSync === undefined) {
+      if (readSync !== undefined) bytes = readSync(pointer);
+      else if (this.#readBlocking !== undefined && this.#rerun?.getStore() !== true)
+        bytes = this.#loadBlocking(pointer);
+      else {
         throw new StorageError({
           layer: 'atom',
           reason: 'not-loaded',
-          message: `atom ${pointer} is not in memory and backend ${this.backend.name} cannot read synchronously; read inside db.transact(), which loads what it meets and runs the function again`,
+          message:
+            this.#readBlocking === undefined
+              ? `atom ${pointer} is not in memory and backend ${this.backend.name} cannot read synchronously; read inside db.transact(), which loads what it meets and runs the function again`
+              : `atom ${pointer} is not in memory; db.transact() loads it and runs the function again`,
           details: { pointer },
         });
       }
-      bytes = readSync(pointer);
     }
-    return this.#decode(pointer, bytes);
+    const atom = this.#decode(pointer, bytes);
+    // While a blocking scan runs, the nodes above the leaves stay in memory (to find what comes
+    // next), whatever the cache bounds, until the event-loop turn ends.
+    const turn = this.#turn;
+    if (turn !== undefined && !turn.held.has(pointer) && atom.childAtoms !== undefined)
+      this.#hold(pointer, atom, turn);
+    return atom;
+  }
+
+  /**
+   * Runs `fn` (and what it awaits) so that a read of an atom not in memory throws `not-loaded`,
+   * for the caller to load it (`repair`) and run `fn` again, rather than blocking on
+   * `readAtomsBlocking`. For `transact` and the space's own asynchronous readers.
+   */
+  rerunnable<T>(fn: () => T): T {
+    return this.#rerun === undefined ? fn() : this.#rerun.run(true, fn);
+  }
+
+  /** Runs `fn` so that its misses block (when the backend can) even inside a `rerunnable` call. */
+  blocking<T>(fn: () => T): T {
+    return this.#rerun === undefined || this.#rerun.getStore() !== true ? fn() : this.#rerun.run(false, fn);
+  }
+
+  /**
+   * The bytes of `pointer`, read with `readAtomsBlocking`, with what a scan reads next (as
+   * `loadMissing` chooses it, per event-loop turn) kept as raw bytes for the reads to come.
+   */
+  #loadBlocking(pointer: AtomPointer): Uint8Array {
+    let turn = this.#turn;
+    if (turn === undefined) {
+      const started = (turn = this.#turn = newMisses());
+      setImmediate(() => {
+        this.#turn = undefined;
+        this.release(started);
+      }).unref();
+    }
+    const pointers = this.#batchOf(pointer, turn);
+    const read = this.#readBlocking as (pointers: readonly AtomPointer[]) => readonly Uint8Array[];
+    const bytes = read(pointers);
+    this.#blockingReads++;
+    for (let i = 1; i < pointers.length; i++) {
+      const b = bytes[i] as Uint8Array;
+      this.#raw.set(pointers[i] as AtomPointer, b, b.byteLength);
+    }
+    return bytes[0] as Uint8Array;
   }
 
   /** The atom at `pointer`; concurrent loads of one pointer share one read. */
@@ -223,18 +294,7 @@ export class AtomStore {
    */
   async loadMissing(pointer: AtomPointer, misses: Misses): Promise<void> {
     this.checkOpen('read');
-    const parent = this.#parents.get(pointer);
-    let budget = 1;
-    if (parent !== undefined) {
-      if (misses.parents.has(parent)) {
-        misses.scanBudget = Math.min(MAX_BATCH, Math.max(64, misses.scanBudget * 2));
-        budget = misses.scanBudget;
-      }
-      misses.parents.add(parent);
-    }
-    const wanted = new Set<AtomPointer>([pointer]);
-    if (budget > 1) for (const next of this.#after(pointer, budget - 1)) wanted.add(next);
-    const pointers = [...wanted];
+    const pointers = this.#batchOf(pointer, misses);
     const read = this.backend.readAtoms as NonNullable<StorageBackend['readAtoms']>;
     const bytes = await read(pointers);
     this.#batchedReads++;
@@ -242,12 +302,16 @@ export class AtomStore {
       const b = bytes[i] as Uint8Array;
       const atom = this.#atoms.get(p) ?? this.#decode(p, b);
       this.#raw.set(p, b, b.byteLength);
-      if (misses.held.has(p)) return;
-      misses.held.add(p);
-      const entry = this.#held.get(p);
-      if (entry === undefined) this.#held.set(p, { atom, holders: 1 });
-      else entry.holders++;
+      if (!misses.held.has(p)) this.#hold(p, atom, misses);
     });
+  }
+
+  /** Keeps `atom` in memory for `misses` until `release(misses)`. */
+  #hold(pointer: AtomPointer, atom: Atom, misses: Misses): void {
+    misses.held.add(pointer);
+    const entry = this.#held.get(pointer);
+    if (entry === undefined) this.#held.set(pointer, { atom, holders: 1 });
+    else entry.holders++;
   }
 
   /**
@@ -272,6 +336,25 @@ export class AtomStore {
     misses.held.clear();
   }
 
+  /**
+   * `pointer` and, when `misses` shows a scan (a second miss under one parent), the unloaded
+   * atoms after it in tree order, as many as the scan's doubling budget allows.
+   */
+  #batchOf(pointer: AtomPointer, misses: Misses): AtomPointer[] {
+    const parent = this.#parents.get(pointer);
+    let budget = 1;
+    if (parent !== undefined) {
+      if (misses.parents.has(parent)) {
+        misses.scanBudget = Math.min(MAX_BATCH, Math.max(64, misses.scanBudget * 2));
+        budget = misses.scanBudget;
+      }
+      misses.parents.add(parent);
+    }
+    const wanted = new Set<AtomPointer>([pointer]);
+    if (budget > 1) for (const next of this.#after(pointer, budget - 1)) wanted.add(next);
+    return [...wanted];
+  }
+
   /** The atom at `pointer` if it is in memory, without counting a cache lookup. */
   #peek(pointer: AtomPointer): Atom | undefined {
     return this.#atoms.entry(pointer)?.value ?? this.#held.get(pointer)?.atom;
@@ -293,11 +376,13 @@ export class AtomStore {
       for (let i = siblings.indexOf(child) + 1; i < siblings.length && out.length < budget; i++) {
         const sibling = siblings[i] as AtomPointer;
         const loaded = this.#peek(sibling);
-        if (loaded === undefined) out.push(sibling);
-        else
+        if (loaded === undefined) {
+          if (this.#raw.entry(sibling) === undefined) out.push(sibling);
+        } else
           for (const grandchild of childPointers(loaded)) {
             if (out.length >= budget) break;
-            if (this.#peek(grandchild) === undefined) out.push(grandchild);
+            if (this.#peek(grandchild) === undefined && this.#raw.entry(grandchild) === undefined)
+              out.push(grandchild);
           }
       }
       child = parent;

@@ -108,6 +108,19 @@ export interface StorageBackend {
   /** Synchronous `readAtom`, present exactly when `capabilities.syncReads` is true. */
   readAtomSync?(pointer: AtomPointer): Uint8Array;
 
+  /**
+   * Optional, for a backend without `syncReads`: `readAtoms` that blocks the calling thread until
+   * the bytes are there (a network backend sends the request from a worker thread and waits for
+   * its answer). The kernel calls it only where a read cannot wait: code outside `db.transact`
+   * (`db.read`, a `begin()` transaction, a live query, a diff's entries) that meets an atom not
+   * in memory. Inside `transact` a miss is loaded with `readAtoms` and the function runs again,
+   * so the event loop is never blocked there. The same guarantees and errors as `readAtoms`
+   * (thrown, not rejected); it must not wait without bound: when the backend cannot answer in
+   * its own time limit it throws `io`. Without it, such reads fail with `not-loaded`. Ignored
+   * when `capabilities.syncReads` is true.
+   */
+  readAtomsBlocking?(pointers: readonly AtomPointer[]): readonly Uint8Array[];
+
   /** The current root pointer; `null` for a location that was never committed to. */
   readRoot(): Promise<AtomPointer | null>;
 

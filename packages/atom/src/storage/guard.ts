@@ -176,6 +176,32 @@ export function guardBackend(backend: StorageBackend): StorageBackend {
       }
     };
   }
+  if (!capabilities.syncReads && backend.readAtomsBlocking !== undefined) {
+    if (typeof backend.readAtomsBlocking !== 'function') {
+      throw invalid(`backend ${backend.name} has a readAtomsBlocking that is not a function`);
+    }
+    const readBlocking = backend.readAtomsBlocking.bind(backend);
+    guarded.readAtomsBlocking = (pointers) => {
+      if (closing !== undefined) throw closedError('readAtomsBlocking');
+      if (!Array.isArray(pointers)) throw invalid('readAtomsBlocking expects an array of pointers');
+      for (const pointer of pointers) checkPointer(backend, pointer);
+      if (pointers.length === 0) return [];
+      let atoms: readonly Uint8Array[];
+      try {
+        atoms = readBlocking(pointers);
+      } catch (error) {
+        throw wrap(backend, 'readAtomsBlocking', error);
+      }
+      if (!Array.isArray(atoms) || atoms.length !== pointers.length) {
+        throw new StorageError({
+          layer: layerOf(backend),
+          reason: 'io',
+          message: `readAtomsBlocking returned ${Array.isArray(atoms) ? atoms.length : 'no array of'} atoms for ${pointers.length} pointers`,
+        });
+      }
+      return atoms;
+    };
+  }
   if (capabilities.reclaim) {
     if (typeof backend.reclaim !== 'function') {
       throw invalid(`backend ${backend.name} declares reclaim but has no reclaim()`);

@@ -79,6 +79,45 @@ export const integrity: ScenarioGroup = {
       },
     },
     {
+      key: 'integrity.read-atoms-blocking',
+      title: 'readAtomsBlocking returns, without awaiting, the bytes of many atoms in the order asked',
+      requires: { syncReads: false, readAtomsBlocking: true },
+      async run({ backend }) {
+        const read = (backend.readAtomsBlocking as NonNullable<typeof backend.readAtomsBlocking>).bind(
+          backend,
+        );
+        const atoms = Array.from({ length: 300 }, (_, i) => patternBytes(1 + ((i * 53) % 900), i));
+        const pointers = await backend.writeAtoms(atoms);
+        const asked = [...pointers].reverse();
+        asked.push(pointers[7] as AtomPointer, pointers[7] as AtomPointer);
+        const answer = read(asked);
+        assert.isArray(answer, 'an array, not a promise');
+        assert.strictEqual(answer.length, asked.length, 'one atom per pointer asked');
+        answer.forEach((bytes, i) => {
+          const index = pointers.indexOf(asked[i] as AtomPointer);
+          expectBytes(bytes, atoms[index] as Uint8Array, `readAtomsBlocking answer ${i}`);
+        });
+        assert.deepEqual(read([]), [], 'an empty batch');
+      },
+    },
+    {
+      key: 'integrity.read-atoms-blocking-unknown-pointer',
+      title: 'readAtomsBlocking throws not-found when any pointer is unknown',
+      requires: { syncReads: false, readAtomsBlocking: true },
+      async run({ backend }) {
+        const read = (backend.readAtomsBlocking as NonNullable<typeof backend.readAtomsBlocking>).bind(
+          backend,
+        );
+        const known = await writeOne(backend, patternBytes(20, 9));
+        expectThrows(
+          () => read([known, FOREIGN_POINTER]),
+          'not-found',
+          'readAtomsBlocking with a foreign pointer',
+        );
+        expectBytes(read([known])[0], patternBytes(20, 9), 'the known atom, after the failed batch');
+      },
+    },
+    {
       key: 'integrity.sent-buffer-mutation-ignored',
       title: 'changing a buffer after writing it does not change the stored atom',
       async run({ backend }) {
