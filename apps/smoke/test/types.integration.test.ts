@@ -67,7 +67,11 @@ describe('smoke: published types', () => {
 
   it('compiles a strict consumer of the Node-only backends when only their declared dependencies are installed', () => {
     // Their declarations name no Node type, so they declare no @types/node either.
-    const output = compileConsumer('backends', ['atom', 'storage-wal', 'storage-sqlite'], 'backends.ts');
+    const output = compileConsumer(
+      'backends',
+      ['atom', 'storage-wal', 'storage-sqlite', 'storage-postgres'],
+      'backends.ts',
+    );
     expect(output).toBe('');
   });
 
