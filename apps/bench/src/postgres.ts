@@ -9,7 +9,8 @@
  *
  * KV-POINT cold get: in a fresh process, 2,000 random point reads right after open, each its
  * own `db.transact` (reads/s), and the round trips they made (the backend's read calls): a cold
- * read costs about one batched round trip per tree level.
+ * read costs about one batched round trip per tree level. The same again with each read its own
+ * `db.read`, whose misses are blocking reads (the backend's worker thread).
  *
  * Usage: node --conditions=@proto/source --import tsx --expose-gc src/postgres.ts
  *          [--sizes=100000] [--seconds=4] [--processes=1,4,8]
@@ -65,6 +66,17 @@ function counting(inner: StorageBackend): { backend: StorageBackend; reads: () =
       reads++;
       return (inner.readAtoms as NonNullable<StorageBackend['readAtoms']>).call(inner, pointers);
     },
+    ...(inner.readAtomsBlocking === undefined
+      ? {}
+      : {
+          readAtomsBlocking: (pointers: readonly string[]) => {
+            reads++;
+            return (inner.readAtomsBlocking as NonNullable<StorageBackend['readAtomsBlocking']>).call(
+              inner,
+              pointers,
+            );
+          },
+        }),
     readRoot: () => inner.readRoot(),
     compareAndSetRoot: (expected, next) => inner.compareAndSetRoot(expected, next),
     ...(inner.watchRoot === undefined ? {} : { watchRoot: inner.watchRoot.bind(inner) }),
@@ -125,7 +137,8 @@ async function small(space: ObjectSpace, n: number, writers: number, seconds: nu
 }
 
 interface ChildSpec {
-  readonly mode: 'small' | 'cold';
+  /** `cold`: point reads in `db.transact`; `cold-read`: in `db.read` (blocking reads). */
+  readonly mode: 'small' | 'cold' | 'cold-read';
   readonly location: Location;
   readonly n: number;
   readonly seconds: number;
@@ -147,7 +160,12 @@ async function child(spec: ChildSpec): Promise<void> {
     const started = performance.now();
     for (let i = 0; i < COLD_READS; i++) {
       const key = random.int(spec.n);
-      const r = await db.transact((tx) => tx.get<Dictionary<number, Record>>('records')?.get(key));
+      const read = (tx: { get<T>(name: string): T | undefined }) =>
+        tx.get<Dictionary<number, Record>>('records')?.get(key);
+      // Each db.read in an event-loop turn of its own, as request handlers run (in one turn,
+      // misses under one parent would read ahead as a scan does).
+      if (spec.mode === 'cold-read') await new Promise((resolve) => setImmediate(resolve));
+      const r = spec.mode === 'cold' ? await db.transact(read) : db.read(read);
       if (r?.id !== key) throw new Error(`cold read of ${key} returned ${JSON.stringify(r)}`);
     }
     const ms = performance.now() - started;
@@ -271,17 +289,28 @@ async function main(): Promise<void> {
         readsPerSecond: number;
         roundTrips: number;
       }[];
+      const [coldRead] = (await children({ mode: 'cold-read', location: pg, n, seconds: 0, seed: 5 }, 1)) as {
+        readsPerSecond: number;
+        roundTrips: number;
+      }[];
       const trips = await coldPointRoundTrips(pg, n);
       rows.push([
         'postgres',
-        `cold get, fresh process (${COLD_READS} reads)`,
+        `cold get, fresh process (${COLD_READS} reads in db.transact)`,
         `${fmt(cold?.readsPerSecond ?? 0)} reads/s`,
         `${fmt((cold?.roundTrips ?? 0) / COLD_READS, 2)} round trips per read`,
+      ]);
+      rows.push([
+        'postgres',
+        `cold get, fresh process (${COLD_READS} reads in db.read: blocking reads)`,
+        `${fmt(coldRead?.readsPerSecond ?? 0)} reads/s`,
+        `${fmt((coldRead?.roundTrips ?? 0) / COLD_READS, 2)} round trips per read`,
       ]);
       results.push({
         n,
         system: 'postgres',
         coldReadsPerSecond: cold?.readsPerSecond,
+        coldBlockingReadsPerSecond: coldRead?.readsPerSecond,
         coldPointRoundTrips: trips,
         buildSeconds: pgBuild,
       });
