@@ -114,8 +114,20 @@ function foreign(tables: Tables, why: string) {
 }
 
 /** Creates the tables when the location is empty; refuses foreign tables. */
+/** The oldest server this package runs on (`server_version_num`): PostgreSQL 14. */
+export const MIN_SERVER_VERSION = 140_000;
+
 export async function prepareSchema(pool: PostgresPoolLike, tables: Tables): Promise<void> {
   try {
+    const { rows } = await pool.query(`SELECT current_setting('server_version_num') AS version`);
+    const version = Number((rows[0] as { version?: unknown } | undefined)?.version);
+    if (!(version >= MIN_SERVER_VERSION)) {
+      throw storageError(
+        'unsupported',
+        `the server at ${tables.where} is PostgreSQL ${Number.isFinite(version) ? `${Math.floor(version / 10_000)} (server_version_num ${version})` : 'of an unknown version'}; @proto/storage-postgres needs PostgreSQL 14 or newer`,
+        { details: { serverVersion: Number.isFinite(version) ? version : null } },
+      );
+    }
     if ((await inspect(pool, tables)) === 'ours') return;
     const connection = await checkout(pool);
     const { client } = connection;
