@@ -119,6 +119,21 @@ export type Visitor = (record: unknown, visit: (value: unknown) => boolean) => b
 
 const getterCache = new Map<string, Getter>();
 
+/**
+ * `(r) => r[name]` as a function compiled for `name` alone. A closure over `name` would share
+ * one feedback vector among every field's reader (they come from one function literal), so a
+ * query reading three fields would make that load megamorphic; a compiled reader per name keeps
+ * each load site monomorphic. `name` enters the source only as a JSON string literal.
+ */
+function fieldReader(name: string): (r: object) => unknown {
+  try {
+    return new Function('r', `return r[${JSON.stringify(name)}];`) as (r: object) => unknown;
+  } catch {
+    // Code generation is disallowed (`--disallow-code-generation-from-strings`): a closure.
+    return (r) => (r as Record<string, unknown>)[name];
+  }
+}
+
 /** A getter for a path without `[]`. Fast paths for one and two plain fields. */
 export function getterOf(path: ParsedPath): Getter {
   if (path.multi)
@@ -134,10 +149,13 @@ export function getterOf(path: ParsedPath): Getter {
     const a = (steps[0] as { name: string }).name;
     const slow = (r: unknown) => resolve(stepValue(r, steps[0] as PathStep));
     // A plain property read; collections and references (which never have a property of that
-    // name, see COLLECTION_NAMES) read as undefined and take the slow path.
+    // name, see COLLECTION_NAMES) read as undefined and take the slow path. The read is a
+    // function of its own per field name (see `fieldReader`), so that each one stays
+    // monomorphic instead of all sharing one megamorphic keyed load.
+    const read = fieldReader(a);
     getter = (r) => {
       if (typeof r !== 'object' || r === null) return undefined;
-      const v = (r as Record<string, unknown>)[a];
+      const v = read(r);
       if (v === undefined) return r instanceof Dictionary || r instanceof AtomRef ? slow(r) : undefined;
       return typeof v === 'object' && v !== null && v instanceof AtomRef ? v.get() : v;
     };
@@ -145,13 +163,15 @@ export function getterOf(path: ParsedPath): Getter {
     const a = (steps[0] as { name: string }).name;
     const b = (steps[1] as { name: string }).name;
     const slow = (r: unknown) => resolve(stepValue(stepValue(r, steps[0] as PathStep), steps[1] as PathStep));
+    const readA = fieldReader(a);
+    const readB = fieldReader(b);
     getter = (r) => {
       if (typeof r !== 'object' || r === null) return undefined;
-      const m = (r as Record<string, unknown>)[a];
+      const m = readA(r);
       if (typeof m !== 'object' || m === null) {
         return m === undefined && (r instanceof Dictionary || r instanceof AtomRef) ? slow(r) : undefined;
       }
-      const v = (m as Record<string, unknown>)[b];
+      const v = readB(m);
       if (v === undefined) return m instanceof Dictionary || m instanceof AtomRef ? slow(r) : undefined;
       return typeof v === 'object' && v !== null && v instanceof AtomRef ? v.get() : v;
     };
