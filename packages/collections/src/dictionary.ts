@@ -60,8 +60,20 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
 
   /** A dictionary of `entries` (for a repeated key, the last value wins). Builds bottom-up. */
   static from<K extends Key, V>(entries: Iterable<readonly [K, V]>): Dictionary<K, V> {
-    const pairs: [unknown, unknown][] = [];
-    for (const [k, v] of entries) pairs.push([normalizeKey(k), detach(v)]);
+    // Entries already in strictly ascending key order (a bulk build from sorted data) go
+    // straight into the tree; anything else is sorted first, later entries winning on a repeat.
+    const inKeys: unknown[] = [];
+    const inVals: unknown[] = [];
+    let ascending = true;
+    for (const [k, v] of entries) {
+      const key = normalizeKey(k);
+      if (ascending && inKeys.length > 0 && compareKeys(inKeys[inKeys.length - 1], key) >= 0)
+        ascending = false;
+      inKeys.push(key);
+      inVals.push(detach(v));
+    }
+    if (ascending) return new Dictionary<K, V>(build(inKeys, inVals, nodeCapacity()), inKeys.length);
+    const pairs: [unknown, unknown][] = inKeys.map((k, i) => [k, inVals[i]]);
     pairs.sort((x, y) => compareKeys(x[0], y[0]));
     const keys: unknown[] = [];
     const vals: unknown[] = [];

@@ -288,15 +288,13 @@ export class IndexData implements StoredIndex {
         }
       }
     }
-    const order = sortedOrder(keys);
+    const { order, ends } = sortedRuns(keys);
     const groups: [Key, unknown][] = [];
     let i = 0;
-    const n = order.length;
-    while (i < n) {
+    for (let run = 0; run < ends.length; run++) {
       const first = order[i] as number;
       const key = keys[first] as Key;
-      let j = i + 1;
-      while (j < n && compareKeys(keys[order[j] as number], key) === 0) j++;
+      const j = ends[run] as number;
       if (j - i === 1) groups.push([key, normalizePk(pks[first])]);
       else {
         if (def.unique) {
@@ -318,33 +316,70 @@ export class IndexData implements StoredIndex {
 }
 
 /**
- * The positions of `keys` in ascending key order; equal keys keep their input order (the
- * primary-key order, since builds read the records in that order).
+ * The positions of `keys` in ascending key order, equal keys in their input order (the
+ * primary-key order, since builds read the records in that order), and where each run of equal
+ * keys ends in `order` (the last end is `keys.length`).
+ *
+ * When every key is a string, or every key a number (no NaN), the distinct keys are found with
+ * a `Map` (which identifies equal strings and numbers as `compareKeys` does, -0 with 0) and only
+ * they are sorted, natively (`Array.prototype.sort` without a comparator orders strings by
+ * UTF-16 code units, as `compareKeys` does; a `Float64Array` sorts numbers), then the positions
+ * are placed run by run: no comparator call per pair, and a key of few values (a category) sorts
+ * a handful of keys. Other keys take a comparator sort.
  */
-function sortedOrder(keys: readonly Key[]): number[] {
-  const order = new Array<number>(keys.length);
-  for (let i = 0; i < keys.length; i++) order[i] = i;
+function sortedRuns(keys: readonly Key[]): { order: number[]; ends: number[] } {
+  const n = keys.length;
   let allStrings = true;
   let allNumbers = true;
-  for (let i = 0; i < keys.length && (allStrings || allNumbers); i++) {
+  for (let i = 0; i < n && (allStrings || allNumbers); i++) {
     const k = keys[i];
     if (typeof k !== 'string') allStrings = false;
     if (typeof k !== 'number' || Number.isNaN(k)) allNumbers = false;
   }
-  if (allNumbers) {
-    const nums = keys as readonly number[];
-    order.sort((a, b) => (nums[a] as number) - (nums[b] as number) || a - b);
-  } else if (allStrings) {
-    const strs = keys as readonly string[];
-    order.sort((a, b) => {
-      const x = strs[a] as string;
-      const y = strs[b] as string;
-      return x < y ? -1 : x > y ? 1 : a - b;
-    });
-  } else {
-    order.sort((a, b) => compareKeys(keys[a], keys[b]) || a - b);
+  const order = new Array<number>(n);
+  const ends: number[] = [];
+  if (n > 0 && (allStrings || allNumbers)) {
+    const runOf = new Map<Key, number>();
+    const runKeys: Key[] = [];
+    const counts: number[] = [];
+    const runs = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = keys[i] as Key;
+      let run = runOf.get(k);
+      if (run === undefined) {
+        run = runKeys.length;
+        runOf.set(k, run);
+        runKeys.push(k);
+        counts.push(0);
+      }
+      runs[i] = run;
+      counts[run] = (counts[run] as number) + 1;
+    }
+    const sorted: readonly Key[] = allStrings
+      ? (runKeys as string[]).sort()
+      : Array.from(Float64Array.from(runKeys as number[]).sort());
+    // Where each run starts in `order`, in key order.
+    const start = new Int32Array(runKeys.length);
+    let at = 0;
+    for (const k of sorted) {
+      const run = runOf.get(k) as number;
+      start[run] = at;
+      at += counts[run] as number;
+      ends.push(at);
+    }
+    for (let i = 0; i < n; i++) {
+      const run = runs[i] as number;
+      order[start[run] as number] = i;
+      start[run] = (start[run] as number) + 1;
+    }
+    return { order, ends };
   }
-  return order;
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => compareKeys(keys[a], keys[b]) || a - b);
+  for (let i = 1; i <= n; i++) {
+    if (i === n || compareKeys(keys[order[i] as number], keys[order[i - 1] as number]) !== 0) ends.push(i);
+  }
+  return { order, ends };
 }
 
 /** Adds (key, pk) to a tree; throws for a unique index whose key is held by another record. */
