@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL `StorageBackend`: atoms are rows, the root is one row, a compare-and-set is one
- * SQL transaction (see `RootSwapper`), and other processes' commits are noticed by reading the
- * root on a timer while someone watches.
+ * SQL transaction (see `RootSwapper`), sent in call order, and other processes' commits are
+ * noticed by reading the root on a timer while someone watches.
  */
 import type {
   AtomPointer,
@@ -11,7 +11,7 @@ import type {
   StorageCapabilities,
 } from '@proto/atom/storage';
 import type { BlockingReader } from './blocking.js';
-import { RootSwapper } from './commit.js';
+import { type CompareAndSetTimeouts, DEFAULT_TIMEOUTS, RootSwapper } from './commit.js';
 import { storageError, translate } from './errors.js';
 import { runReclaim } from './reclaim.js';
 import { pruneCommits } from './schema.js';
@@ -26,6 +26,8 @@ export interface PostgresBackendConfig {
   readonly watchIntervalMs: number;
   /** The worker behind `readAtomsBlocking`; without it the backend has no blocking reads. */
   readonly blocking?: BlockingReader;
+  /** Bounds on what a compare-and-set waits for; `DEFAULT_TIMEOUTS` for those not given. */
+  readonly timeouts?: Partial<CompareAndSetTimeouts>;
 }
 
 /** Successful commits of one backend between two prunes of the commits log. */
@@ -44,6 +46,9 @@ export class PostgresBackend implements StorageBackend {
    * it (see `blocking.ts`); present when the backend was opened with blocking reads.
    */
   readonly readAtomsBlocking?: (pointers: readonly AtomPointer[]) => readonly Uint8Array[];
+  /** Settles when the last compare-and-set queued has settled; each starts after the one before. */
+  private casTail: Promise<void> = Promise.resolve();
+  private casInFlight = 0;
 
   constructor(
     private readonly store: AtomStore,
@@ -51,7 +56,7 @@ export class PostgresBackend implements StorageBackend {
   ) {
     this.name = config.name;
     this.capabilities = config.capabilities;
-    this.swapper = new RootSwapper(store);
+    this.swapper = new RootSwapper(store, { ...DEFAULT_TIMEOUTS, ...config.timeouts });
     const reader = config.blocking;
     if (reader !== undefined) {
       this.readAtomsBlocking = (pointers) => {
@@ -106,7 +111,30 @@ export class PostgresBackend implements StorageBackend {
     }
   }
 
-  async compareAndSetRoot(expected: AtomPointer | null, next: AtomPointer): Promise<boolean> {
+  /**
+   * Serialized, as the contract says: each call starts once the one before it settled. The
+   * kernel sends a group's compare-and-set before the one in flight resolved (expecting the
+   * root that one sets); sent beside it on another pooled connection, it could reach the server
+   * first and lose. Every call settles in bounded time (`CompareAndSetTimeouts`), so a call
+   * whose server died fails, and the calls behind it go on, instead of waiting forever.
+   */
+  compareAndSetRoot(expected: AtomPointer | null, next: AtomPointer): Promise<boolean> {
+    // With none in flight it starts at once, without a turn of the event loop.
+    const run =
+      this.casInFlight === 0 ? this.swap(expected, next) : this.casTail.then(() => this.swap(expected, next));
+    this.casInFlight += 1;
+    this.casTail = run.then(
+      () => {
+        this.casInFlight -= 1;
+      },
+      () => {
+        this.casInFlight -= 1;
+      },
+    );
+    return run;
+  }
+
+  private async swap(expected: AtomPointer | null, next: AtomPointer): Promise<boolean> {
     const swapped = await this.swapper.compareAndSet(expected, next);
     if (swapped && ++this.commitsSincePrune >= PRUNE_EVERY) {
       this.commitsSincePrune = 0;
@@ -158,6 +186,7 @@ export class PostgresBackend implements StorageBackend {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.casTail;
     await this.reclaims;
     await this.pruning;
     this.closed = true;

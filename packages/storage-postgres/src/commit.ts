@@ -10,14 +10,23 @@
  *   path: the root row locked (`FOR UPDATE`), the commit's new atoms walked to check that the
  *   reclaim did not delete what they refer to, then the update.
  * - A serialization failure or deadlock (40001, 40P01) rolls back on the server: run again.
- * - A connection that breaks after the statement was sent leaves the outcome unknown. It is
- *   settled by looking: the old session is terminated if it still runs, then the commits table
- *   says whether `next` was installed. When the server cannot be reached for that, the call
- *   rejects with a retryable `io` error whose details say the outcome is unknown.
+ * - The update also requires `next` to be stored, with the checksum it was written with when
+ *   this backend wrote it: atoms are written without waiting for a flush, so a server that
+ *   crashed or restarted between a commit's writes and its compare-and-set may have lost them,
+ *   and installing that root would leave the location pointing at missing atoms. Such a commit
+ *   is refused with a retryable `conflict` (run the transaction again: it writes its atoms
+ *   again). `next` present is enough: WAL is replayed in order, and every atom `next` refers to
+ *   was written (committed) before `next`, so it survived if `next` did.
+ * - A connection that breaks after the statement was sent, or whose answer does not come within
+ *   `answerMs`, leaves the outcome unknown. It is settled by looking: the old session is
+ *   terminated if it still runs, then the commits table says whether `next` was installed.
+ *   When the server cannot be asked that within `settleMs`, the call rejects with a retryable
+ *   `io` error whose details say the outcome is unknown. Every wait is bounded: a dead or hung
+ *   server fails the call, it never leaves it (or the calls queued behind it) waiting.
  */
 import { randomUUID } from 'node:crypto';
 import type { AtomPointer } from '@proto/atom/storage';
-import { type Checkout, checkout, rollback } from './connection.js';
+import { answeringWithin, type Checkout, checkoutWithin, rollback, withinTime } from './connection.js';
 import { isConnectionLost, isTransient, storageError, translate } from './errors.js';
 import { idOf, pointerOf } from './pointer.js';
 import type { PostgresClientLike } from './pool-like.js';
@@ -26,6 +35,27 @@ import { type AtomStore, backoff, RETRIES, withRetries } from './store.js';
 
 /** How often settling a lost commit tries to reach the server, and the pause before each try. */
 const SETTLE_DELAYS_MS = [0, 50, 200, 500, 1000, 2000];
+
+/** The bounds on what a compare-and-set waits for, in milliseconds. */
+export interface CompareAndSetTimeouts {
+  /** For a pooled connection, per attempt (nothing was sent yet: a plain retryable `io` error). */
+  readonly connectMs: number;
+  /**
+   * For the answer to each statement. Long enough for a commit waiting on the root row's lock
+   * (a reclaim's cleanup holds it); past it the connection is treated as broken and settled.
+   */
+  readonly answerMs: number;
+  /** For settling a commit whose connection broke: how long to try asking the server. */
+  readonly settleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: CompareAndSetTimeouts = {
+  connectMs: 10_000,
+  answerMs: 30_000,
+  settleMs: 5_000,
+};
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** Raise the transaction's synchronous_commit to `on` unless the server asks for more. */
 const DURABLE =
   "set_config('synchronous_commit', CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN 'on' ELSE current_setting('synchronous_commit') END, true)";
@@ -45,7 +75,10 @@ export class RootSwapper {
   /** Marks this instance's statements in `pg_stat_activity`, so a lost session can be found. */
   private readonly marker = `/* proto-cas ${randomUUID()} */`;
 
-  constructor(private readonly store: AtomStore) {}
+  constructor(
+    private readonly store: AtomStore,
+    private readonly timeouts: CompareAndSetTimeouts = DEFAULT_TIMEOUTS,
+  ) {}
 
   private get tables() {
     return this.store.tables;
@@ -57,20 +90,25 @@ export class RootSwapper {
       let connection: Checkout;
       try {
         // Nothing was sent if this fails: a plain retryable error.
-        connection = await withRetries(() => checkout(this.store.pool));
+        connection = await withRetries(() =>
+          checkoutWithin(this.store.pool, this.timeouts.connectMs, this.store.where),
+        );
       } catch (error) {
         throw translate(error, `connecting to commit a new root to ${this.store.where}`);
       }
-      const { client } = connection;
-      const processId = typeof client.processID === 'number' ? client.processID : undefined;
-      let destroy = false;
+      const processId =
+        typeof connection.client.processID === 'number' ? connection.client.processID : undefined;
+      const client = answeringWithin(connection.client, this.timeouts.answerMs);
+      let released = false;
       try {
         let outcome = await this.fastPath(client, expected, next, expectedId);
         if (outcome === 'locked-path') outcome = await this.lockedPath(client, expected, next);
         return outcome;
       } catch (error) {
         if (isConnectionLost(error)) {
-          destroy = true;
+          // Destroyed before settling, so that settling finds a free slot in the pool.
+          released = true;
+          connection.release(true);
           return await this.settle(next, new LostConnection(processId, error));
         }
         if (isTransient(error) && attempt <= RETRIES) {
@@ -79,12 +117,15 @@ export class RootSwapper {
         }
         throw translate(error, `committing root ${next} to ${this.store.where}`);
       } finally {
-        connection.release(destroy);
+        if (!released) connection.release(false);
       }
     }
   }
 
-  /** One statement; `locked-path` when the root matched but a reclaim's fence asks for the check. */
+  /**
+   * One statement; `locked-path` when the root matched but a reclaim's fence asks for the check.
+   * Throws `conflict` when the root matched but `next` is not stored as it was written.
+   */
   private async fastPath(
     client: PostgresClientLike,
     expected: AtomPointer | null,
@@ -92,16 +133,34 @@ export class RootSwapper {
     expectedId: number,
   ): Promise<Outcome> {
     const t = this.tables;
+    const nextId = idOf(next) ?? -1;
+    const checksum = this.store.writtenChecksum(nextId) ?? null;
+    const stored = (id: string, crc: string) =>
+      `SELECT 1 FROM ${t.atoms} WHERE id = ${id} AND (${crc}::bigint IS NULL OR crc = ${crc}::bigint)`;
     const swap = await client.query(
-      `${this.marker} WITH durable AS (SELECT ${DURABLE}),
-        moved AS (UPDATE ${t.root} SET pointer = $2 FROM durable
+      `${this.marker} WITH durable AS (SELECT ${DURABLE}), stored AS (${stored('$4', '$5')}),
+        moved AS (UPDATE ${t.root} SET pointer = $2 FROM durable, stored
                    WHERE id = 1 AND pointer IS NOT DISTINCT FROM $1 AND (fence = 0 OR fence < $3) RETURNING pointer)
        INSERT INTO ${t.commits} (pointer) SELECT pointer FROM moved`,
-      [expected, next, expectedId],
+      [expected, next, expectedId, nextId, checksum],
     );
     if (swap.rowCount === 1) return true;
-    const { rows } = await client.query(`SELECT pointer FROM ${t.root} WHERE id = 1`);
-    return (rows[0] as { pointer: unknown } | undefined)?.pointer === expected ? 'locked-path' : false;
+    const { rows } = await client.query(
+      `SELECT pointer, EXISTS (${stored('$1', '$2')}) AS stored FROM ${t.root} WHERE id = 1`,
+      [nextId, checksum],
+    );
+    const row = rows[0] as { pointer: unknown; stored: unknown } | undefined;
+    if (row?.pointer !== expected) return false;
+    if (row.stored !== true) throw this.lostAtoms(next);
+    return 'locked-path';
+  }
+
+  private lostAtoms(next: AtomPointer) {
+    return storageError(
+      'conflict',
+      `atom ${next}, the root this commit installs, is not stored in ${this.store.where} as it was written: the server lost it, most likely in a crash or restart between the commit's writes and its compare-and-set (atoms are written without waiting for a flush); nothing was installed, run the transaction again`,
+      { details: { pointer: next, next } },
+    );
   }
 
   /** The root row locked; refuses (`conflict`) a commit that refers to atoms a reclaim deleted. */
@@ -200,25 +259,26 @@ export class RootSwapper {
    */
   private async settle(next: AtomPointer, lost: LostConnection): Promise<boolean> {
     const t = this.tables;
+    const deadline = Date.now() + this.timeouts.settleMs;
+    const ask = (text: string, values: readonly unknown[]) =>
+      withinTime(this.store.pool.query(text, values), Math.max(1, deadline - Date.now()));
     let lastError: unknown = lost.cause;
     for (const delay of SETTLE_DELAYS_MS) {
-      if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay));
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      if (delay > 0) await pause(Math.min(delay, left));
       try {
         if (lost.processId !== undefined) {
           const running = `FROM pg_stat_activity WHERE pid = $1 AND position($2 in query) > 0 AND state <> 'idle'`;
           const values = [lost.processId, this.marker];
-          await this.store.pool.query(`SELECT pg_terminate_backend(pid) ${running}`, values);
-          for (
-            let wait = 0;
-            (await this.store.pool.query(`SELECT 1 ${running}`, values)).rows.length > 0;
-            wait += 1
-          ) {
-            if (wait >= 100)
+          await ask(`SELECT pg_terminate_backend(pid) ${running}`, values);
+          while ((await ask(`SELECT 1 ${running}`, values)).rows.length > 0) {
+            if (Date.now() >= deadline)
               throw new Error(`session ${lost.processId} does not end after pg_terminate_backend`);
-            await new Promise<void>((resolve) => setTimeout(resolve, 20));
+            await pause(20);
           }
         }
-        const { rows } = await this.store.pool.query(
+        const { rows } = await ask(
           `SELECT EXISTS (SELECT 1 FROM ${t.commits} WHERE pointer = $1) AS committed`,
           [next],
         );

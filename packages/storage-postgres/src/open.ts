@@ -5,6 +5,7 @@
 import type { StorageBackend, StorageCapabilities } from '@proto/atom/storage';
 import { PostgresBackend } from './backend.js';
 import { BlockingReader } from './blocking.js';
+import type { CompareAndSetTimeouts } from './commit.js';
 import { loadPg } from './driver.js';
 import { storageError, translate } from './errors.js';
 import type { PostgresPoolConstructor, PostgresPoolLike } from './pool-like.js';
@@ -69,6 +70,17 @@ export interface PostgresBackendOptions {
   readonly blockingReads?: boolean | { readonly connectionString: string };
   /** How long a blocking read waits for its answer before it throws a retryable `io` error, in ms. Default 10,000. */
   readonly blockingReadTimeoutMs?: number;
+  /**
+   * Bounds on what a compare-and-set waits for, in ms: a pooled connection (`connectMs`,
+   * default 10,000), each statement's answer (`answerMs`, default 30,000: past it the
+   * connection is treated as broken and the outcome settled by looking), and that settling
+   * (`settleMs`, default 5,000). Past a bound the call rejects with a retryable `io` error.
+   */
+  readonly commitTimeouts?: {
+    readonly connectMs?: number;
+    readonly answerMs?: number;
+    readonly settleMs?: number;
+  };
 }
 
 function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -118,6 +130,7 @@ export async function openPostgresBackend(
   positiveInteger('watchIntervalMs', watchIntervalMs);
   positiveInteger('blockingReadTimeoutMs', blockingReadTimeoutMs);
   const blockingUrl = blockingUrlOf(connection, options.blockingReads);
+  const timeouts = commitTimeoutsOf(options.commitTimeouts);
   const { pool, ownsPool } = await poolOf(connection);
   try {
     await prepareSchema(pool, tables);
@@ -151,8 +164,24 @@ export async function openPostgresBackend(
     capabilities,
     ownsPool,
     watchIntervalMs,
+    timeouts,
     ...(blocking === undefined ? {} : { blocking }),
   });
+}
+
+function commitTimeoutsOf(given: PostgresBackendOptions['commitTimeouts']): Partial<CompareAndSetTimeouts> {
+  if (given === undefined) return {};
+  if (typeof given !== 'object' || given === null)
+    throw storageError(
+      'invalid-argument',
+      'commitTimeouts must be an object of connectMs, answerMs and settleMs',
+    );
+  const out: { -readonly [K in keyof CompareAndSetTimeouts]?: number } = {};
+  for (const name of ['connectMs', 'answerMs', 'settleMs'] as const) {
+    const value = given[name];
+    if (value !== undefined) out[name] = positiveInteger(`commitTimeouts.${name}`, value);
+  }
+  return out;
 }
 
 /** The connection string of the blocking-read worker, or undefined for no blocking reads. */

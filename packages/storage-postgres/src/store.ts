@@ -17,6 +17,8 @@ export const RETRIES = 4;
 /** Rows per INSERT statement, and the bytes one statement carries at most (beyond one atom). */
 const INSERT_ROWS = 500;
 const INSERT_BYTES = 16 * 1024 * 1024;
+/** Checksums of the atoms written last that the store keeps, for the compare-and-set's check. */
+const CHECKSUMS_KEPT = 4096;
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -54,6 +56,8 @@ export class AtomStore {
    * is flushed in order), which is when the contract makes these atoms durable.
    */
   private readonly insertHead: string;
+  /** The crc32 of the atoms this store inserted lately, by id, oldest first. */
+  private readonly checksums = new Map<number, number>();
 
   constructor(
     readonly pool: PostgresPoolLike,
@@ -110,7 +114,30 @@ export class AtomStore {
         `inserting ${atoms.length} atoms into ${this.where} returned ${ids.length} ids`,
       );
     }
-    return ids.map((row) => pointerOf(Number((row as { id: unknown }).id)));
+    return ids.map((row, i) => {
+      const id = Number((row as { id: unknown }).id);
+      this.remember(id, values[2 * i] as number);
+      return pointerOf(id);
+    });
+  }
+
+  private remember(id: number, checksum: number): void {
+    this.checksums.set(id, checksum);
+    if (this.checksums.size > CHECKSUMS_KEPT) {
+      for (const oldest of this.checksums.keys()) {
+        this.checksums.delete(oldest);
+        break;
+      }
+    }
+  }
+
+  /**
+   * The crc32 this store wrote atom `id` with, when it is among the last few thousand it
+   * inserted; `undefined` otherwise. A compare-and-set checks the new root against it: an id
+   * the server issued again after losing the atom in a crash holds other bytes.
+   */
+  writtenChecksum(id: number): number | undefined {
+    return this.checksums.get(id);
   }
 
   /** The checked bytes of each pointer, in order; `not-found` when any is missing. */

@@ -1,4 +1,4 @@
-/** Servers older than PostgreSQL 14 are refused before anything is created on them. */
+/** Checks made when opening, before anything is created: the server version and the options. */
 import { hasReason } from '@proto/atom/storage';
 import { expect, it } from 'vitest';
 import { openPostgresBackend, type PostgresPoolLike } from '../src/index.js';
@@ -30,4 +30,13 @@ it('goes past the version check on PostgreSQL 14', async () => {
   const { pool, statements } = poolOfVersion('140000');
   await openPostgresBackend({ pool }).catch(() => undefined);
   expect(statements.length).toBeGreaterThan(1);
+});
+
+it('rejects commit timeouts that are not positive integers before running any statement', async () => {
+  for (const commitTimeouts of [{ answerMs: 0 }, { connectMs: 1.5 }, { settleMs: -1 }]) {
+    const { pool, statements } = poolOfVersion('150000');
+    const error = await openPostgresBackend({ pool }, { commitTimeouts }).catch((e: unknown) => e);
+    expect(hasReason(error, 'invalid-argument'), JSON.stringify(commitTimeouts)).toBe(true);
+    expect(statements).toHaveLength(0);
+  }
 });
