@@ -60,16 +60,22 @@ async function written(fill: (space: ObjectSpace) => Promise<void>): Promise<Mem
   return location;
 }
 
+/** A location holding `d`, a Dictionary of 1,000,000 entries `i → { n: i }`, and its tree depth. */
+async function millionEntries(): Promise<{ location: MemoryLocation; depth: number }> {
+  let depth = 0;
+  const location = await written(async (space) => {
+    const d = Dictionary.from(
+      Array.from({ length: 1_000_000 }, (_, i) => [i, { n: i }] as [number, unknown]),
+    );
+    depth = d.depth;
+    await space.database('db').transact((tx) => tx.set('d', d));
+  });
+  return { location, depth };
+}
+
 describe('collections on a backend without synchronous reads', () => {
   it('a cold point read in a 1M-entry Dictionary costs one round trip per tree level', async () => {
-    let depth = 0;
-    const location = await written(async (space) => {
-      const d = Dictionary.from(
-        Array.from({ length: 1_000_000 }, (_, i) => [i, { n: i }] as [number, unknown]),
-      );
-      depth = d.depth;
-      await space.database('db').transact((tx) => tx.set('d', d));
-    });
+    const { location, depth } = await millionEntries();
     const { space, roundTrips, counts } = await openAsync(location, 100_000, 1);
     const db = space.database('db');
     const before = roundTrips();
@@ -242,14 +248,7 @@ describe('collections on a backend without synchronous reads', () => {
   });
 
   it('reads outside transact block for the same round trips, and transact never blocks', async () => {
-    let depth = 0;
-    const location = await written(async (space) => {
-      const d = Dictionary.from(
-        Array.from({ length: 1_000_000 }, (_, i) => [i, { n: i }] as [number, unknown]),
-      );
-      depth = d.depth;
-      await space.database('db').transact((tx) => tx.set('d', d));
-    });
+    const { location, depth } = await millionEntries();
     const { space, counts, roundTrips } = await openAsync(location, 100_000, 1, true);
     const db = space.database('db');
     // db.read: the same path as transact's, one blocking read per level.

@@ -21,28 +21,15 @@ const NAMES = [
 describe('query field paths with any name', () => {
   it('filter, sort and project on fields whose names are not identifiers', () => {
     const rows = NAMES.map((name, i) => ({ id: i, [name]: i * 10, nested: { [name]: -i } }));
+    const ids = (field: string, op: '=' | '>=', value: number) =>
+      from(rows)
+        .where(field, op, value)
+        .toArray()
+        .map((r) => r.id);
     for (const [i, name] of NAMES.entries()) {
-      expect(
-        from(rows)
-          .where(name, '=', i * 10)
-          .toArray()
-          .map((r) => r.id),
-        name,
-      ).toEqual([i]);
-      expect(
-        from(rows)
-          .where(`nested.${name}`, '=', -i)
-          .toArray()
-          .map((r) => r.id),
-        name,
-      ).toEqual([i]);
-      expect(
-        from(rows)
-          .where(name, '>=', 0)
-          .toArray()
-          .map((r) => r.id),
-        name,
-      ).toEqual([i]);
+      expect(ids(name, '=', i * 10), name).toEqual([i]);
+      expect(ids(`nested.${name}`, '=', -i), name).toEqual([i]);
+      expect(ids(name, '>=', 0), name).toEqual([i]);
     }
     // Three fields in one query: each read its own field.
     const mixed = [

@@ -22,6 +22,11 @@ async function pointerFromElsewhere(
   return pointers.at(-1) as AtomPointer;
 }
 
+/** The backend's `readAtomsBlocking` (the scenarios that use it require it). */
+function blockingReadOf(backend: StorageBackend): NonNullable<StorageBackend['readAtomsBlocking']> {
+  return (backend.readAtomsBlocking as NonNullable<StorageBackend['readAtomsBlocking']>).bind(backend);
+}
+
 export const integrity: ScenarioGroup = {
   name: 'integrity',
   title: 'integrity',
@@ -83,9 +88,7 @@ export const integrity: ScenarioGroup = {
       title: 'readAtomsBlocking returns, without awaiting, the bytes of many atoms in the order asked',
       requires: { syncReads: false, readAtomsBlocking: true },
       async run({ backend }) {
-        const read = (backend.readAtomsBlocking as NonNullable<typeof backend.readAtomsBlocking>).bind(
-          backend,
-        );
+        const read = blockingReadOf(backend);
         const atoms = Array.from({ length: 300 }, (_, i) => patternBytes(1 + ((i * 53) % 900), i));
         const pointers = await backend.writeAtoms(atoms);
         const asked = [...pointers].reverse();
@@ -105,9 +108,7 @@ export const integrity: ScenarioGroup = {
       title: 'readAtomsBlocking throws not-found when any pointer is unknown',
       requires: { syncReads: false, readAtomsBlocking: true },
       async run({ backend }) {
-        const read = (backend.readAtomsBlocking as NonNullable<typeof backend.readAtomsBlocking>).bind(
-          backend,
-        );
+        const read = blockingReadOf(backend);
         const known = await writeOne(backend, patternBytes(20, 9));
         expectThrows(
           () => read([known, FOREIGN_POINTER]),
