@@ -165,6 +165,7 @@ export class ObjectSpace {
       loadMissing: (error, misses) => store.repair(error, misses),
       release: (misses) => store.release(misses),
       rerunnable: (fn) => store.rerunnable(fn),
+      blocking: (fn) => store.blocking(fn),
     });
     this.#feed = feed;
     this.#host = {
@@ -182,7 +183,9 @@ export class ObjectSpace {
           ? Promise.reject(closedWhileRunning(tx))
           : readOnly
             ? Promise.reject(readOnlyError(`a commit to database ${tx.database}`))
-            : pipeline.enqueue(tx),
+            : // The commit pipeline is the space's, not the caller's: what it reads (a rebase's
+              // nodes) blocks where the backend can, even for a commit made inside `transact`.
+              store.blocking(() => pipeline.enqueue(tx)),
       subscribe: (database, listener, options) => {
         store.checkOpen('subscribe');
         return feed.subscribe(database, listener, options);

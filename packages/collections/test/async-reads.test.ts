@@ -285,6 +285,51 @@ describe('collections on a backend without synchronous reads', () => {
     await space.close();
   });
 
+  it('a listener woken by a commit made inside a transact function reads by blocking, not by rerunning', async () => {
+    const location = await written((space) =>
+      space
+        .database('db')
+        .transact((tx) =>
+          tx.set(
+            'd',
+            Dictionary.from(Array.from({ length: 10_000 }, (_, i) => [i, i * 2] as [number, number])),
+          ),
+        ),
+    );
+    const { space, counts } = await openAsync(location, 16, 0, true);
+    const db = space.database('db');
+    const got: unknown[] = [];
+    const errors: unknown[] = [];
+    let delivered!: () => void;
+    const done = new Promise<void>((resolve) => {
+      delivered = resolve;
+    });
+    const subscription = db.subscribe(
+      () => {
+        // A begin() transaction: no read override of its own, so it reads as its context does.
+        try {
+          space.evictCaches();
+          got.push(db.begin({ readOnly: true }).get<Dictionary<number, number>>('d')?.get(7_777));
+        } catch (error) {
+          errors.push(error);
+        } finally {
+          delivered();
+        }
+      },
+      { onError: (error) => errors.push(error), roots: ['x'] },
+    );
+    await db.transact(async (tx) => {
+      tx.set('x', 1);
+      await tx.commit();
+    });
+    await done;
+    subscription.close();
+    expect(errors).toEqual([]);
+    expect(got).toEqual([15_554]);
+    expect(counts.blocking).toBeGreaterThan(0);
+    await space.close();
+  });
+
   it('reads outside transact say what to do', async () => {
     const location = await written((space) =>
       space.database('db').transact((tx) => tx.set('d', Dictionary.from([[1, 'one']]))),

@@ -38,6 +38,8 @@ export interface FeedHost {
   release(misses: Misses): void;
   /** Runs `fn` so that its misses throw `not-loaded` (to be loaded and run again) rather than block. */
   rerunnable<T>(fn: () => T): T;
+  /** Runs `fn` so that its misses block where the backend can, even when called from a `rerunnable` call. */
+  blocking<T>(fn: () => T): T;
 }
 
 /**
@@ -236,6 +238,7 @@ abstract class Subscriber implements Subscription {
 class ListenerSubscriber extends Subscriber {
   readonly #listener: (change: Change) => unknown;
   readonly #onError: ((error: unknown) => void) | undefined;
+  readonly #host: FeedHost;
   #running = false;
 
   constructor(
@@ -248,12 +251,16 @@ class ListenerSubscriber extends Subscriber {
     super(feed, database, options, start);
     this.#listener = listener;
     this.#onError = options.onError;
+    this.#host = feed.host;
   }
 
   wake(): void {
     if (this.#running || !this.active) return;
     this.#running = true;
-    queueMicrotask(() => void this.#deliver());
+    // The listener is the subscriber's code, not part of the commit that woke it (which may run
+    // inside a `transact` function): what it reads blocks where the backend can, as anywhere
+    // outside `transact`.
+    queueMicrotask(() => void this.#host.blocking(() => this.#deliver()));
   }
 
   fail(error: unknown): void {

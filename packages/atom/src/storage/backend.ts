@@ -113,8 +113,9 @@ export interface StorageBackend {
    * the bytes are there (a network backend sends the request from a worker thread and waits for
    * its answer). The kernel calls it only where a read cannot wait: code outside `db.transact`
    * (`db.read`, a `begin()` transaction, a live query, a diff's entries) that meets an atom not
-   * in memory. Inside `transact` a miss is loaded with `readAtoms` and the function runs again,
-   * so the event loop is never blocked there. The same guarantees and errors as `readAtoms`
+   * in memory, and the commit pipeline's rebase of a commit onto nodes not in memory. Inside a
+   * `transact` function a miss is loaded with `readAtoms` and the function runs again, so its
+   * reads never block the event loop. The same guarantees and errors as `readAtoms`
    * (thrown, not rejected); it must not wait without bound: when the backend cannot answer in
    * its own time limit it throws `io`. Without it, such reads fail with `not-loaded`. Ignored
    * when `capabilities.syncReads` is true.
