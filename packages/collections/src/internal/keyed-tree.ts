@@ -275,8 +275,20 @@ function leafInsert(leaf: KLeaf, key: unknown, val: unknown, cap: number, change
   const nv = vals === null ? null : insertAt(vals, at, val);
   if (nk.length <= cap) return keepIndex(leaf, new KLeaf(nk, nv), at, key);
   const half = nk.length >>> 1;
-  change.right = new KLeaf(nk.slice(half), nv === null ? null : nv.slice(half));
-  return new KLeaf(nk.slice(0, half), nv === null ? null : nv.slice(0, half));
+  const left = new KLeaf(nk.slice(0, half), nv === null ? null : nv.slice(0, half));
+  const right = new KLeaf(nk.slice(half), nv === null ? null : nv.slice(half));
+  // The halves keep the leaf's prefix (every key of theirs has it, so searches that check it and
+  // fingerprint past it stay exact) and their slices of its fingerprints: a bulk-built tree's
+  // full leaves split on their first insert, and would each build their index again.
+  const whole = keepIndex(leaf, new KLeaf(nk, nv), at, key);
+  const fp = whole.fp;
+  if (fp !== undefined && fp !== null) {
+    left.fp = fp.slice(0, half);
+    right.fp = fp.slice(half);
+    left.prefix = right.prefix = whole.prefix;
+  }
+  change.right = right;
+  return left;
 }
 
 function branchInsert(b: KBranch, key: unknown, val: unknown, cap: number, change: InsertChange): KBranch {
@@ -379,18 +391,24 @@ function leafRemove(leaf: KLeaf, key: unknown): KLeaf | undefined {
 
 /**
  * Carries a leaf's string search index over to the leaf with one key inserted at `at` (when
- * `key` is given) or removed from `at`, when the first and last keys stay (so the common
- * prefix stays, and every key between them shares it): one fingerprint moves instead of the
- * index being built again on the next search. Anything else leaves the index to be built.
+ * `key` is given) or removed from `at`, when the common prefix of its keys stays: one
+ * fingerprint moves instead of the index being built again on the next search. The prefix
+ * stays when the first and last keys stay (every key between them shares it), and when a key
+ * inserted first or last starts with it (keys appended in order, as generated ids are).
+ * Anything else leaves the index to be built.
  */
 function keepIndex(from: KLeaf, to: KLeaf, at: number, key?: unknown): KLeaf {
   const fp = from.fp;
   const n = from.keys.length;
-  if (fp === undefined || fp === null || at <= 0 || at >= (key === undefined ? n - 1 : n)) return to;
+  if (fp === undefined || fp === null) return to;
   if (key !== undefined) {
     if (typeof key !== 'string') return to;
-    to.fp = insertAt(fp, at, fingerprint(key, from.prefix.length));
+    const prefix = from.prefix;
+    // At either end the new key becomes the first or last: the prefix stays if it shares it.
+    if ((at <= 0 || at >= n) && (n === 0 || !key.startsWith(prefix))) return to;
+    to.fp = insertAt(fp, at, fingerprint(key, prefix.length));
   } else {
+    if (at <= 0 || at >= n - 1) return to;
     to.fp = removeAt(fp, at);
   }
   to.prefix = from.prefix;
