@@ -29,8 +29,18 @@ type Answer =
 const WORKER_SOURCE = `
 (async () => {
   const { workerData } = await import('node:worker_threads');
-  const { default: pg } = await import(workerData.pg);
   const { port, signal, connectionString, timeoutMs, sql } = workerData;
+  let pg;
+  try {
+    ({ default: pg } = await import(workerData.pg));
+  } catch (error) {
+    // Without pg there is nothing to answer with: say so once, and mark the signal dead (-1), so
+    // that every wait ends at once instead of at its time limit.
+    port.postMessage({ seq: -1, error: { message: String((error && error.message) || error) } });
+    Atomics.store(signal, 0, -1);
+    Atomics.notify(signal, 0);
+    return;
+  }
   const pool = new pg.Pool({
     connectionString,
     max: 1,
@@ -51,10 +61,7 @@ const WORKER_SOURCE = `
     Atomics.store(signal, 0, seq);
     Atomics.notify(signal, 0);
   });
-})().catch((error) => {
-  // Without pg or a port there is nothing to answer with: the caller's wait times out.
-  process.emitWarning('proto storage-postgres blocking-read worker failed to start: ' + (error && error.message));
-});
+})();
 `;
 
 /** The rows one blocking read returns, unchecked (the caller checks ids and checksums). */
@@ -72,6 +79,8 @@ export class BlockingReader {
   readonly #where: string;
   #seq = 0;
   #closed = false;
+  /** Why the worker cannot answer (it failed to start), once known. */
+  #dead: string | undefined;
 
   /**
    * Starts the worker. Throws `invalid-argument` when `pg` cannot be resolved from this package
@@ -83,16 +92,20 @@ export class BlockingReader {
     readonly atomsTable: string;
     readonly where: string;
     readonly timeoutMs: number;
+    /** The module URL the worker imports `pg` from (tests); default: `pg` as this package resolves it. */
+    readonly pg?: string;
   }) {
-    let pgPath: string;
-    try {
-      pgPath = createRequire(import.meta.url).resolve('pg');
-    } catch (error) {
-      throw storageError(
-        'invalid-argument',
-        `blocking reads need the pg package, which is not installed beside @proto/storage-postgres; install pg, or pass blockingReads: false`,
-        { cause: error },
-      );
+    let pg = options.pg;
+    if (pg === undefined) {
+      try {
+        pg = pathToFileURL(createRequire(import.meta.url).resolve('pg')).href;
+      } catch (error) {
+        throw storageError(
+          'invalid-argument',
+          `blocking reads need the pg package, which is not installed beside @proto/storage-postgres; install pg, or pass blockingReads: false`,
+          { cause: error },
+        );
+      }
     }
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
@@ -102,7 +115,7 @@ export class BlockingReader {
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
-        pg: pathToFileURL(pgPath).href,
+        pg,
         port: port2,
         signal: this.#signal,
         connectionString: options.connectionString,
@@ -120,6 +133,7 @@ export class BlockingReader {
   /** The rows of `ids` (in no particular order; missing ids are absent), waiting at most the timeout. */
   read(ids: readonly number[]): readonly BlockingRow[] {
     if (this.#closed) throw storageError('closed', `blocking read from ${this.#where} after close`);
+    if (this.#dead !== undefined) throw this.#deadError();
     this.#seq = (this.#seq % 0x7fff_fffe) + 1;
     const seq = this.#seq;
     this.#port.postMessage({ seq, ids });
@@ -127,6 +141,10 @@ export class BlockingReader {
     for (;;) {
       const seen = Atomics.load(this.#signal, 0);
       if (seen === seq) break;
+      if (seen === -1) {
+        this.#dead = this.#startFailure();
+        throw this.#deadError();
+      }
       const left = deadline - Date.now();
       if (left <= 0) {
         throw storageError(
@@ -158,6 +176,23 @@ export class BlockingReader {
       }
       return answer.rows;
     }
+  }
+
+  /** The worker's own account of why it failed to start. */
+  #startFailure(): string {
+    for (;;) {
+      const received = receiveMessageOnPort(this.#port);
+      if (received === undefined) return 'it stopped without saying why';
+      const answer = received.message as Answer;
+      if (answer.seq === -1 && 'error' in answer) return answer.error.message;
+    }
+  }
+
+  #deadError() {
+    return storageError(
+      'io',
+      `the blocking-read worker of ${this.#where} failed to start (${this.#dead}); reads outside db.transact cannot load what they miss: fix the cause and reopen, or pass blockingReads: false`,
+    );
   }
 
   /** Stops the worker (its connection closes with it). */

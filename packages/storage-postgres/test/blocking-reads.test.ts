@@ -160,3 +160,26 @@ it('a blocking read from a server that does not answer throws a retryable io err
   expect(Date.now() - started).toBeLessThan(5_000);
   await reader.close();
 });
+
+it('a worker that cannot load pg fails its reads at once, saying why, not at the time limit', async () => {
+  const reader = new BlockingReader({
+    connectionString: 'postgresql://nobody@127.0.0.1:9/none',
+    atomsTable: 'public.proto_atoms',
+    where: 'nowhere',
+    timeoutMs: 20_000,
+    pg: 'data:text/javascript,throw new Error("no driver here")',
+  });
+  const started = Date.now();
+  for (let i = 0; i < 3; i++) {
+    let error: unknown;
+    try {
+      reader.read([1]);
+    } catch (e) {
+      error = e;
+    }
+    expect(hasReason(error, 'io')).toBe(true);
+    expect((error as Error).message).toMatch(/failed to start \(no driver here\)/);
+  }
+  expect(Date.now() - started).toBeLessThan(5_000);
+  await reader.close();
+});
