@@ -11,9 +11,9 @@
  */
 import { guardBackend } from '@proto/atom/storage';
 import { expect, it } from 'vitest';
+import { random, walkChain } from '../../../tooling/test-support/chain.js';
 import { openPostgresBackend } from '../src/index.js';
 import { acknowledgements, type FixtureProcess, runFixture } from './child.js';
-import { random, walkChain } from './fixtures/chain.js';
 import { describeWithServer, dropSchema, freshSchema } from './server.js';
 
 const TRIALS = Number(process.env.PROTO_POSTGRES_CRASH_TRIALS ?? 40);

@@ -7,9 +7,9 @@
  */
 import { guardBackend } from '@proto/atom/storage';
 import { expect, it } from 'vitest';
+import { walkChain } from '../../../tooling/test-support/chain.js';
 import { openPostgresBackend } from '../src/index.js';
 import { acknowledgements, runFixture } from './child.js';
-import { walkChain } from './fixtures/chain.js';
 import { describeWithServer, dropSchema, freshSchema } from './server.js';
 
 const PROCESSES = 4;

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { guardBackend, isProtoError, type StorageBackend } from '@proto/atom/storage';
 import { afterAll, expect, it } from 'vitest';
+import { random, tryCommit, walkChain } from '../../../tooling/test-support/chain.js';
 import { openPostgresBackend } from '../src/index.js';
-import { random, tryCommit, walkChain } from './fixtures/chain.js';
 import { describeWithServer } from './server.js';
 import { postgresScript } from './setup/postgres.js';
 

@@ -6,10 +6,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { guardBackend, hasReason, isProtoError } from '@proto/atom/storage';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { childBytes } from '../../../tooling/test-support/chain.js';
 import { loadBetterSqlite3 } from '../src/driver.js';
 import { openSqliteBackend } from '../src/index.js';
 import { runFixture } from './child.js';
-import { childBytes } from './fixtures/chain.js';
 import { freshPath, scratchDir } from './helpers.js';
 
 const dir = scratchDir('backend');

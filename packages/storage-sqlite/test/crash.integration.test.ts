@@ -12,9 +12,9 @@
 import { existsSync } from 'node:fs';
 import { guardBackend } from '@proto/atom/storage';
 import { describe, expect, it } from 'vitest';
+import { random, walkChain } from '../../../tooling/test-support/chain.js';
 import { openSqliteBackend } from '../src/index.js';
 import { acknowledgements, type FixtureProcess, runFixture } from './child.js';
-import { random, walkChain } from './fixtures/chain.js';
 import { freshPath, scratchDir } from './helpers.js';
 
 const LANES = 2;
@@ -66,7 +66,7 @@ async function verify(
   const backend = guardBackend(await openSqliteBackend({ path }));
   try {
     const root = await backend.readRoot();
-    const counters = walkChain(backend, root, full ? null : previous.root);
+    const counters = await walkChain(backend, root, full ? null : previous.root);
     for (const { pointer, counter } of acks) {
       if (counters.get(pointer) !== counter) {
         throw new Error(

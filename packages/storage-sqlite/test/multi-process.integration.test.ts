@@ -6,9 +6,9 @@
  */
 import { guardBackend } from '@proto/atom/storage';
 import { describe, expect, it } from 'vitest';
+import { walkChain } from '../../../tooling/test-support/chain.js';
 import { openSqliteBackend } from '../src/index.js';
 import { acknowledgements, runFixture } from './child.js';
-import { walkChain } from './fixtures/chain.js';
 import { freshPath, scratchDir } from './helpers.js';
 
 const dir = scratchDir('multi');
@@ -40,7 +40,7 @@ describe('storage-sqlite: several processes on one file', () => {
     const backend = guardBackend(await openSqliteBackend({ path }));
     try {
       expect(backend.capabilities.multiProcess).toBe(true);
-      const chain = walkChain(backend, await backend.readRoot());
+      const chain = await walkChain(backend, await backend.readRoot());
       // Exactly the acknowledged commits, each under the counter its writer saw.
       expect(chain.size).toBe(acks.length);
       for (const { pointer, counter } of acks) expect(chain.get(pointer)).toBe(counter);

@@ -8,8 +8,8 @@ import { encodeAtom } from '@proto/atom/codec';
 import type { AtomPointer, ReclaimProgress, StorageBackend } from '@proto/atom/storage';
 import { guardBackend, hasReason } from '@proto/atom/storage';
 import { describe, expect, it } from 'vitest';
+import { childBytes } from '../../../tooling/test-support/chain.js';
 import { openSqliteBackend } from '../src/index.js';
-import { childBytes } from './fixtures/chain.js';
 import { freshPath, scratchDir } from './helpers.js';
 
 const dir = scratchDir('reclaim');
