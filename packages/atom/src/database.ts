@@ -49,6 +49,8 @@ export interface DatabaseHost extends CommitHost {
   rerunnable<T>(fn: () => T): T;
   /** Runs `fn` so that its reads of atoms not in memory block where the backend can, even inside `rerunnable`. */
   blocking<T>(fn: () => T): T;
+  /** False when `rerunnable` and `blocking` would only call `fn` (no blocking reads): skip them. */
+  readonly switchesContext: boolean;
 }
 
 /** Options of `db.diff`; `Name` is the root names of a database with declared roots. */
@@ -100,7 +102,7 @@ export class Database<Roots extends object = UntypedRoots> {
     const snapshot = this.#host.snapshot();
     const tx = new Transaction<Roots>(this.#host, this.name, snapshot, true, this.#host.now());
     try {
-      const result = this.#host.blocking(() => fn(tx));
+      const result = this.#host.switchesContext ? this.#host.blocking(() => fn(tx)) : fn(tx);
       if (typeof (result as { then?: unknown } | null)?.then === 'function')
         throw invalidArgument(
           'read() takes a synchronous function; use begin({ readOnly: true }) to read across awaits',
@@ -154,7 +156,7 @@ export class Database<Roots extends object = UntypedRoots> {
       for (let attempt = 0; ; ) {
         const tx = this.begin();
         try {
-          const result = await this.#host.rerunnable(() => fn(tx));
+          const result = await (this.#host.switchesContext ? this.#host.rerunnable(() => fn(tx)) : fn(tx));
           if (tx.active) await tx.commit();
           return result;
         } catch (error) {

@@ -185,7 +185,9 @@ export class ObjectSpace {
             ? Promise.reject(readOnlyError(`a commit to database ${tx.database}`))
             : // The commit pipeline is the space's, not the caller's: what it reads (a rebase's
               // nodes) blocks where the backend can, even for a commit made inside `transact`.
-              store.blocking(() => pipeline.enqueue(tx)),
+              store.switchesContext
+              ? store.blocking(() => pipeline.enqueue(tx))
+              : pipeline.enqueue(tx),
       subscribe: (database, listener, options) => {
         store.checkOpen('subscribe');
         return feed.subscribe(database, listener, options);
@@ -198,6 +200,7 @@ export class ObjectSpace {
       release: (misses) => store.release(misses),
       rerunnable: (fn) => store.rerunnable(fn),
       blocking: (fn) => store.blocking(fn),
+      switchesContext: store.switchesContext,
     };
   }
 

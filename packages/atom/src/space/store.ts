@@ -215,6 +215,14 @@ export class AtomStore {
   }
 
   /**
+   * True when misses may block (`readAtomsBlocking`): only then do `rerunnable` and `blocking`
+   * change anything, and callers on hot paths may call `fn` directly otherwise.
+   */
+  get switchesContext(): boolean {
+    return this.#rerun !== undefined;
+  }
+
+  /**
    * Runs `fn` (and what it awaits) so that a read of an atom not in memory throws `not-loaded`,
    * for the caller to load it (`repair`) and run `fn` again, rather than blocking on
    * `readAtomsBlocking`. For `transact` and the space's own asynchronous readers.

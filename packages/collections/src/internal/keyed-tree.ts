@@ -280,12 +280,11 @@ function leafInsert(leaf: KLeaf, key: unknown, val: unknown, cap: number, change
   // The halves keep the leaf's prefix (every key of theirs has it, so searches that check it and
   // fingerprint past it stay exact) and their slices of its fingerprints: a bulk-built tree's
   // full leaves split on their first insert, and would each build their index again.
-  const whole = keepIndex(leaf, new KLeaf(nk, nv), at, key);
-  const fp = whole.fp;
-  if (fp !== undefined && fp !== null) {
+  const fp = carriedIndex(leaf, at, key);
+  if (fp !== undefined) {
     left.fp = fp.slice(0, half);
     right.fp = fp.slice(half);
-    left.prefix = right.prefix = whole.prefix;
+    left.prefix = right.prefix = leaf.prefix;
   }
   change.right = right;
   return left;
@@ -398,21 +397,25 @@ function leafRemove(leaf: KLeaf, key: unknown): KLeaf | undefined {
  * Anything else leaves the index to be built.
  */
 function keepIndex(from: KLeaf, to: KLeaf, at: number, key?: unknown): KLeaf {
+  const fp = carriedIndex(from, at, key);
+  if (fp !== undefined) {
+    to.fp = fp;
+    to.prefix = from.prefix;
+  }
+  return to;
+}
+
+/** The fingerprints `keepIndex` carries over (same prefix as `from`), or undefined. */
+function carriedIndex(from: KLeaf, at: number, key?: unknown): readonly number[] | undefined {
   const fp = from.fp;
   const n = from.keys.length;
-  if (fp === undefined || fp === null) return to;
-  if (key !== undefined) {
-    if (typeof key !== 'string') return to;
-    const prefix = from.prefix;
-    // At either end the new key becomes the first or last: the prefix stays if it shares it.
-    if ((at <= 0 || at >= n) && (n === 0 || !key.startsWith(prefix))) return to;
-    to.fp = insertAt(fp, at, fingerprint(key, prefix.length));
-  } else {
-    if (at <= 0 || at >= n - 1) return to;
-    to.fp = removeAt(fp, at);
-  }
-  to.prefix = from.prefix;
-  return to;
+  if (fp === undefined || fp === null) return undefined;
+  if (key === undefined) return at <= 0 || at >= n - 1 ? undefined : removeAt(fp, at);
+  if (typeof key !== 'string') return undefined;
+  const prefix = from.prefix;
+  // At either end the new key becomes the first or last: the prefix stays if it shares it.
+  if ((at <= 0 || at >= n) && (n === 0 || !key.startsWith(prefix))) return undefined;
+  return insertAt(fp, at, fingerprint(key, prefix.length));
 }
 
 function branchRemove(b: KBranch, key: unknown, cap: number): KBranch | undefined {
