@@ -168,6 +168,7 @@ async function recover(segments: SegmentSet): Promise<Recovered> {
       }
     }
     segment.size = keep;
+    if (!segments.readOnly) segment.allocated = keep;
   }
   segments.fdOf(tail);
   if (found === null) return empty;

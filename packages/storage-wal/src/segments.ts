@@ -21,6 +21,11 @@ export interface Segment {
   fd: number | undefined;
   /** Valid bytes: reads beyond are `not-found`; the tail's appends go here. */
   size: number;
+  /**
+   * The file's length, at least `size`. The tail's file is grown ahead of its appends (see
+   * `WalStore.grow`), so `[size, allocated)` is a hole of zeros that no record covers.
+   */
+  allocated: number;
 }
 
 export class SegmentSet {
@@ -63,7 +68,13 @@ export class SegmentSet {
   }
 
   private add(id: number): Segment {
-    const segment: Segment = { id, file: join(this.dir, segmentFileName(id)), fd: undefined, size: 0 };
+    const segment: Segment = {
+      id,
+      file: join(this.dir, segmentFileName(id)),
+      fd: undefined,
+      size: 0,
+      allocated: 0,
+    };
     this.byId.set(id, segment);
     this.ids.push(id);
     return segment;
@@ -93,6 +104,7 @@ export class SegmentSet {
         throw corruptError(segment.file, 0, 'segment header belongs to another segment or database');
       }
       segment.size = this.files.size(fd);
+      segment.allocated = segment.size;
     } catch (error) {
       closeQuietly(this.files, fd);
       if (isProtoError(error)) throw error;
@@ -127,7 +139,7 @@ export class SegmentSet {
       }
       throw ioError('writing', file, error);
     }
-    return { id, file, fd, size: header.byteLength };
+    return { id, file, fd, size: header.byteLength, allocated: header.byteLength };
   }
 
   /**
@@ -140,6 +152,7 @@ export class SegmentSet {
     const segment = this.add(created.id);
     segment.fd = created.fd;
     segment.size = created.size;
+    segment.allocated = created.allocated;
     return { segment, previous };
   }
 
@@ -147,8 +160,15 @@ export class SegmentSet {
   async publishTail(segment: Segment, previous: Segment | undefined): Promise<void> {
     try {
       // Atoms appended to the old tail after its last commit may be referenced by commits in
-      // the new one, whose range check does not cover them: make them durable first.
-      if (previous?.fd !== undefined) await this.files.sync(previous.fd);
+      // the new one, whose range check does not cover them: make them durable first. The hole
+      // it was grown by goes, so that only the tail segment ever has one.
+      if (previous?.fd !== undefined) {
+        if (previous.allocated > previous.size) {
+          this.files.truncate(previous.fd, previous.size);
+          previous.allocated = previous.size;
+        }
+        await this.files.sync(previous.fd);
+      }
       await this.files.sync(this.fdOf(segment));
       await this.files.syncDir(this.dir);
     } catch (error) {

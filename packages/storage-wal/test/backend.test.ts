@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { guardBackend, hasReason } from '@proto/atom/storage';
 import { openWalBackend } from '@proto/storage-wal';
 import { describe, expect, it } from 'vitest';
-import { bytesOf, commitAtom, patternBytes, segmentFiles, tempDir, textOf } from './helpers.js';
+import { bytesOf, commitAtom, patternBytes, segmentFiles, tempDir, textOf, writtenEnd } from './helpers.js';
 
 describe('storage-wal: backend', () => {
   it('declares durable, persistent, sync reads, single process and no online reclaim', async () => {
@@ -67,6 +67,42 @@ describe('storage-wal: backend', () => {
     const reopened = await openWalBackend({ path: dir, segmentBytes: 4096 });
     for (const [pointer, bytes] of written) expect(reopened.readAtomSync?.(pointer)).toEqual(bytes);
     expect(await reopened.readRoot()).toBe([...written.keys()].at(-1));
+    await reopened.close();
+  });
+
+  it('grows the tail file ahead of its appends, and cuts the hole off at rollover and close', async () => {
+    const dir = tempDir();
+    const backend = await openWalBackend({ path: dir });
+    const file = join(dir, segmentFiles(dir)[0] as string);
+    const lengths = new Set<number>();
+    const written = new Map<string, Uint8Array>();
+    for (let i = 0; i < 200; i++) {
+      const bytes = patternBytes(400, i);
+      written.set(await commitAtom(backend, bytes), bytes);
+      lengths.add(statSync(file).size);
+    }
+    // About 90 KB of records: the first append grew the file by 1 MiB, no commit since changed
+    // its length (an fdatasync then has no new length to journal).
+    expect(lengths.size).toBe(1);
+    expect(statSync(file).size).toBeGreaterThan(writtenEnd(file) + 512 * 1024);
+    await backend.close();
+    expect(statSync(file).size).toBe(writtenEnd(file));
+
+    const small = await openWalBackend({ path: dir, segmentBytes: 16 * 1024 });
+    for (let i = 0; i < 100; i++) {
+      const bytes = patternBytes(500, 1000 + i);
+      written.set(await commitAtom(small, bytes), bytes);
+    }
+    const names = segmentFiles(dir);
+    expect(names.length).toBeGreaterThan(3);
+    for (const name of names.slice(0, -1))
+      expect(statSync(join(dir, name)).size).toBe(writtenEnd(join(dir, name)));
+    // Never grown past the segment bound for appends that fit under it.
+    expect(statSync(join(dir, names.at(-1) as string)).size).toBeLessThanOrEqual(16 * 1024);
+    await small.close();
+
+    const reopened = await openWalBackend({ path: dir });
+    for (const [pointer, bytes] of written) expect(reopened.readAtomSync?.(pointer)).toEqual(bytes);
     await reopened.close();
   });
 

@@ -169,6 +169,18 @@ export function segmentFiles(dir: string): string[] {
     .sort();
 }
 
+/**
+ * Where the records of a segment end while the database is open: the file's length less the
+ * zeros the tail's file was grown by ahead of its appends. Only for a file whose last record is
+ * a commit (its trailer, 'PWCE', is not zero); a closed database's files end at their records.
+ */
+export function writtenEnd(file: string): number {
+  const bytes = readFileSync(file);
+  let end = bytes.byteLength;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  return end;
+}
+
 export const bytesOf = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const textOf = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 

@@ -4,7 +4,7 @@ import type { AtomPointer } from '@proto/atom/storage';
 import { openWalBackend } from '@proto/storage-wal';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { noSyncFs, patternBytes, segmentFiles, tempDir } from './helpers.js';
+import { noSyncFs, patternBytes, segmentFiles, tempDir, writtenEnd } from './helpers.js';
 
 /**
  * Model: a history of commits (each a batch of atoms, then a compare-and-set, possibly several
@@ -44,9 +44,7 @@ describe('storage-wal: recovery (property)', () => {
           const next = pointers.at(-1) as AtomPointer;
           expect(await backend.compareAndSetRoot(current, next)).toBe(true);
           current = next;
-          const sizesNow = new Map(
-            segmentFiles(dir).map((name) => [name, readFileSync(join(dir, name)).byteLength]),
-          );
+          const sizesNow = new Map(segmentFiles(dir).map((name) => [name, writtenEnd(join(dir, name))]));
           states.push({ root: current, atoms: new Map(atoms), files: sizesNow });
         }
         await backend.close();

@@ -4,7 +4,7 @@ import type { AtomPointer } from '@proto/atom/storage';
 import { hasReason, isProtoError } from '@proto/atom/storage';
 import { openWalBackend } from '@proto/storage-wal';
 import { describe, expect, it } from 'vitest';
-import { noSyncFs, patternBytes, segmentFiles, tempDir } from './helpers.js';
+import { noSyncFs, patternBytes, segmentFiles, tempDir, writtenEnd } from './helpers.js';
 
 const SEGMENT_DATA_START = 32;
 const HEADER = 16;
@@ -31,7 +31,7 @@ async function buildHistory(dir: string, commits: number) {
     expect(await backend.compareAndSetRoot(root, next)).toBe(true);
     root = next;
     const file = join(dir, segmentFiles(dir)[0] as string);
-    steps.push({ root, end: statSync(file).size, atoms: new Map(atoms) });
+    steps.push({ root, end: writtenEnd(file), atoms: new Map(atoms) });
   }
   const loose = await backend.writeAtoms([patternBytes(90, 999), patternBytes(10, 998)]);
   await backend.close();
