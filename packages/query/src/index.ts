@@ -10,6 +10,12 @@ export type {
   Selector,
 } from './aggregate.js';
 export { normalize } from './compile.js';
+export {
+  type CompositeDefinition,
+  type CompositeIndex,
+  type CompositeOptions,
+  compositeIndexKind,
+} from './composite-kind.js';
 export { isUniqueViolation, QueryError, UniqueConstraintError } from './errors.js';
 export {
   type CacheOptions,

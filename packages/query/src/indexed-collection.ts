@@ -27,6 +27,7 @@ import {
 import { appendOp } from '@proto/atom/extension';
 import { cursorOf, Dictionary, type Key } from '@proto/collections';
 import { CollectionState, held } from './collection-state.js';
+import { compositeIndexKind } from './composite-kind.js';
 import { invalidArgument, QueryError, queryError } from './errors.js';
 import type { KeyFunctionField } from './expr.js';
 import { defineIndex, type IndexDefinition, type IndexTarget } from './index-data.js';
@@ -44,7 +45,8 @@ import { type CollectionOp, type CollectionOps, Track } from './tracking.js';
 
 /**
  * How an index is declared: a path, or `{ path | key, unique }` (an ordered index), or
- * `{ kind, options }` (an index of a registered kind, see `IndexKind`).
+ * `{ paths, unique }` (a composite index), or `{ kind, options }` (an index of a registered
+ * kind, see `IndexKind`).
  */
 export type IndexSpec<V> =
   | PathOf<V>
@@ -53,6 +55,16 @@ export type IndexSpec<V> =
       /** A named key function (`keyFn(...)`). */
       readonly key?: KeyFunctionField<V, unknown>;
       /** Reject two records with the same key (`UniqueConstraintError`). */
+      readonly unique?: boolean;
+      readonly kind?: undefined;
+    }
+  | {
+      /**
+       * A composite index over these paths (2 to 8, no `[]`), in key order: equalities on a
+       * prefix of them plus a range on the next one are one index walk (`compositeIndexKind`).
+       */
+      readonly paths: readonly PathOf<V>[];
+      /** Reject two records with the same values at every path. */
       readonly unique?: boolean;
       readonly kind?: undefined;
     }
@@ -549,7 +561,19 @@ function toDeclaration<V>(name: string, spec: IndexSpec<V>): IndexDeclaration {
     const kind = declaredKind(spec.kind, name);
     return { name, kind, definition: kind.define(name, (spec as KindIndexSpec).options) };
   }
-  const s = spec as Exclude<IndexSpec<V>, string | KindIndexSpec>;
+  if (typeof spec === 'object' && spec !== null && 'paths' in spec && spec.paths !== undefined) {
+    if (typeof name !== 'string' || name.length === 0) invalidArgument('an index needs a non-empty name');
+    const kind = compositeIndexKind as IndexKind;
+    const extra = Object.keys(spec).filter((k) => k !== 'paths' && k !== 'unique' && k !== 'kind');
+    if (extra.length > 0)
+      invalidArgument(`index '${name}': a composite index takes { paths, unique } (not ${extra.join(', ')})`);
+    return { name, kind, definition: kind.define(name, { paths: spec.paths, unique: spec.unique }) };
+  }
+  const s = spec as {
+    readonly path?: string;
+    readonly key?: { readonly name: string };
+    readonly unique?: boolean;
+  };
   const definition = defineIndex(name, {
     ...(s.path === undefined ? {} : { path: s.path as string }),
     ...(s.key === undefined ? {} : { key: s.key }),

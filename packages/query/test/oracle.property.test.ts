@@ -38,7 +38,8 @@ const rowsArb = fc
   .integer({ min: 0, max: 250 })
   .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => rowArb(i))));
 
-const INDEXABLE = ['a', 'b', 'c', 'tags', 'tags[]', 'nested.x', 'd'] as const;
+// `x+y` is a composite index on x, y.
+const INDEXABLE = ['a', 'b', 'c', 'tags', 'tags[]', 'nested.x', 'd', 'b+c', 'a+c+nested.x', 'd+b'] as const;
 const indexesArb = fc.subarray([...INDEXABLE]);
 
 const operand = (path: string): fc.Arbitrary<unknown> => {
@@ -153,7 +154,8 @@ const orderArb = fc.array(
 
 function build(rows: readonly Row[], indexes: readonly string[]): IndexedCollection<Row, number> {
   let c = IndexedCollection.from<Row, number>(rows, { key: 'id' });
-  for (const path of indexes) c = c.createIndex(`ix:${path}`, path);
+  for (const path of indexes)
+    c = c.createIndex(`ix:${path}`, path.includes('+') ? { paths: path.split('+') as 'id'[] } : path);
   return c;
 }
 
