@@ -158,11 +158,17 @@ export class CompositeIndex {
     return empty.#with(Dictionary.from(groups), keys.length);
   }
 
-  /** Entries in a key range: exact up to `WALK_AHEAD`, else distinct keys × entries per key. */
-  rows(range: KeyRange): number {
+  /**
+   * Entries in a key range: exact up to `WALK_AHEAD` (their primary keys appended to `found`),
+   * else distinct keys × entries per key.
+   */
+  rows(range: KeyRange, found?: Key[]): number {
     const c = new IndexCursor(this.tree, range, false);
     let n = 0;
-    while (n < WALK_AHEAD && c.next()) n++;
+    while (n < WALK_AHEAD && c.next()) {
+      n++;
+      found?.push(c.key as Key);
+    }
     if (n < WALK_AHEAD) return n;
     const perKey = this.tree.size === 0 ? 0 : this.entries / this.tree.size;
     return this.tree.countRange(range as never) * perKey;
@@ -254,7 +260,6 @@ function pathsOf(index: CompositeIndex, terms: readonly ExprNode[]): IndexAccess
   const ids = index.ids;
   const covers: number[] = [];
   const lists: Key[][] = [];
-  const details: string[] = [];
   let prefixes = 1;
   let at = 0;
   for (; at < ids.length; at++) {
@@ -276,9 +281,6 @@ function pathsOf(index: CompositeIndex, terms: readonly ExprNode[]): IndexAccess
     prefixes *= values.length;
     covers.push(found);
     lists.push([...values]);
-    details.push(
-      values.length === 1 ? `${id} = ${show(values[0])}` : `${id} IN (${values.map(show).join(', ')})`,
-    );
   }
   let range: KeyRange | undefined;
   if (at < ids.length) {
@@ -295,20 +297,35 @@ function pathsOf(index: CompositeIndex, terms: readonly ExprNode[]): IndexAccess
       range = range === undefined ? r.range : intersectRanges(range, r.range);
       covers.push(i);
     }
-    if (range !== undefined) details.push(`${id} ${describeRange(range)}`);
   }
   if (covers.length === 0) return [];
   const ranges = combinations(lists).map((prefix) => prefixRange(prefix, range));
+  // Estimating walks each range up to `WALK_AHEAD` entries; when that found them all, the
+  // walk the plan makes on this same version gives those keys again.
+  let found: Key[] | undefined = [];
   let rows = 0;
-  for (const r of ranges) rows += index.rows(r);
+  for (const r of ranges) {
+    const n = index.rows(r, found);
+    if (n >= WALK_AHEAD) found = undefined;
+    rows += n;
+  }
+  const known = found;
   return [
     {
       covers,
       rows,
       cost: ranges.length * C_SEEK + rows * C_INDEX,
       operator: range === undefined ? 'CompositeProbe' : 'CompositeRangeScan',
-      detail: details.join(', '),
-      keys: (ix) => walks(ix, ranges),
+      get detail() {
+        const parts = lists.map((values, i) =>
+          values.length === 1
+            ? `${ids[i]} = ${show(values[0])}`
+            : `${ids[i]} IN (${values.map(show).join(', ')})`,
+        );
+        if (range !== undefined) parts.push(`${ids[at]} ${describeRange(range)}`);
+        return parts.join(', ');
+      },
+      keys: (ix) => (ix === index && known !== undefined ? known : walks(ix, ranges)),
     },
   ];
 }
