@@ -159,19 +159,19 @@ export class CompositeIndex {
   }
 
   /**
-   * Entries in a key range: exact up to `WALK_AHEAD` (their primary keys appended to `found`),
-   * else distinct keys × entries per key.
+   * Entries in a key range: counted exactly when there are fewer than `WALK_AHEAD` (`complete`,
+   * their primary keys appended to `found`), else estimated as distinct keys × entries per key.
    */
-  rows(range: KeyRange, found?: Key[]): number {
+  estimate(range: KeyRange, found?: Key[]): { rows: number; complete: boolean } {
     const c = new IndexCursor(this.tree, range, false);
     let n = 0;
     while (n < WALK_AHEAD && c.next()) {
       n++;
       found?.push(c.key as Key);
     }
-    if (n < WALK_AHEAD) return n;
+    if (n < WALK_AHEAD) return { rows: n, complete: true };
     const perKey = this.tree.size === 0 ? 0 : this.entries / this.tree.size;
-    return this.tree.countRange(range as never) * perKey;
+    return { rows: Math.max(n, this.tree.countRange(range as never) * perKey), complete: false };
   }
 }
 
@@ -305,9 +305,9 @@ function pathsOf(index: CompositeIndex, terms: readonly ExprNode[]): IndexAccess
   let found: Key[] | undefined = [];
   let rows = 0;
   for (const r of ranges) {
-    const n = index.rows(r, found);
-    if (n >= WALK_AHEAD) found = undefined;
-    rows += n;
+    const e = index.estimate(r, found);
+    if (!e.complete) found = undefined;
+    rows += e.rows;
   }
   const known = found;
   return [

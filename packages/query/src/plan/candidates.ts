@@ -9,6 +9,7 @@ import { compareKeys, type Key, type KeyRange } from '@proto/collections';
 import { compile, guessSelectivity } from '../compile.js';
 import { type Accessor, describeExpr, type ExprNode } from '../expr.js';
 import { IndexCursor, type IndexData } from '../index-data.js';
+import type { IndexAccessPath } from '../index-kind.js';
 import { isKey, keyRank, prefixEnd, RANK_ARRAY, RANK_DATE, RANK_STRING, rankMin } from '../values.js';
 import { type CollectionRef, Fetch, PrimaryKeyLookup, PrimaryKeyRange } from './access.js';
 import { C_FETCH, C_FILTER, C_INDEX, C_SCAN, C_SEEK, C_SET, jitter } from './cost.js';
@@ -305,24 +306,34 @@ export function candidates(
  * within the collection's size.
  */
 function kindCandidates(src: CollectionRef, conj: readonly ExprNode[], out: Candidate[]): void {
-  const n = src.state.size;
   for (const ix of src.state.others) {
-    const paths = ix.kind.accessPaths(ix.instance, conj, { records: n });
-    for (const p of paths) {
-      const covers = p.covers.filter((i) => Number.isInteger(i) && i >= 0 && i < conj.length);
-      if (covers.length === 0 || covers.length !== p.covers.length) continue;
-      const rows = Math.max(0, Math.min(Number.isFinite(p.rows) ? p.rows : n, n));
-      const walk = p.cost !== undefined && Number.isFinite(p.cost) ? p.cost : C_SEEK + rows * C_INDEX;
-      out.push({
-        node: new KindAccess(src, ix.name, p),
-        records: false,
-        rows,
-        walk,
-        covers: [...new Set(covers)],
-        keyOrdered: false,
-      });
+    for (const p of ix.kind.accessPaths(ix.instance, conj, { records: src.state.size })) {
+      const c = kindCandidate(src, ix.name, p, conj.length);
+      if (c !== undefined) out.push(c);
     }
   }
+}
+
+/** A kind's access path as a candidate, or undefined when its `covers` are not positions of `conj`. */
+export function kindCandidate(
+  src: CollectionRef,
+  index: string,
+  p: IndexAccessPath,
+  terms: number,
+): Candidate | undefined {
+  const n = src.state.size;
+  const covers = p.covers.filter((i) => Number.isInteger(i) && i >= 0 && i < terms);
+  if (covers.length === 0 || covers.length !== p.covers.length) return undefined;
+  const rows = Math.max(0, Math.min(Number.isFinite(p.rows) ? p.rows : n, n));
+  const walk = p.cost !== undefined && Number.isFinite(p.cost) ? p.cost : C_SEEK + rows * C_INDEX;
+  return {
+    node: new KindAccess(src, index, p),
+    records: false,
+    rows,
+    walk,
+    covers: [...new Set(covers)],
+    keyOrdered: false,
+  };
 }
 
 /** The best index-driven plan for a predicate (records), or undefined when it needs a full scan. */

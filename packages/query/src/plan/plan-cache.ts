@@ -11,12 +11,14 @@
 import type { KeyRange } from '@proto/collections';
 import type { ExprNode } from '../expr.js';
 import type { IndexData } from '../index-data.js';
+import { KindIndex } from '../kind-index.js';
 import { isKey, keyRank } from '../values.js';
 import type { CollectionRef } from './access.js';
 import {
   type Candidate,
   findIndex,
   intersectRanges,
+  kindCandidate,
   leafCandidate,
   type OrderHint,
   rangeCandidate,
@@ -32,6 +34,8 @@ import type { SortKey } from './sort.js';
 interface CandidateRef {
   readonly covers: readonly number[];
   readonly rows: number;
+  /** For an access path of another kind: the index that offered it. */
+  readonly kindIndex?: string;
 }
 
 /** A chosen option without its constants. */
@@ -110,15 +114,18 @@ export function shapeKey(
 }
 
 function refOf(c: Candidate): CandidateRef {
+  if (c.node instanceof KindAccess) return { covers: c.covers, rows: c.rows, kindIndex: c.node.index };
   return { covers: c.covers, rows: c.rows };
 }
 
 export function toRecipe(o: Option): Recipe | undefined {
   const refs = [o.driver, ...(o.members ?? []), ...(o.parts ?? [])];
-  // OR-merges are planned branch by branch, and other kinds' paths are estimated by their
-  // kinds for the constants at hand: not reused.
-  if (refs.some((c) => c !== undefined && (c.node instanceof Union || c.node instanceof KindAccess)))
-    return undefined;
+  // OR-merges are planned branch by branch: not reused. Another kind's path that drives the
+  // plan is: its kind is asked again for the new constants (`rebuild`), and must offer a path
+  // covering the same terms.
+  if (refs.some((c) => c !== undefined && c.node instanceof Union)) return undefined;
+  const others = [...(o.members ?? []), ...(o.parts ?? [])];
+  if (others.some((c) => c.node instanceof KindAccess)) return undefined;
   return {
     kind: o.kind,
     ordered: o.ordered,
@@ -139,6 +146,16 @@ function rebuild(
   ref: CandidateRef,
   hint: OrderHint | undefined,
 ): Candidate | undefined {
+  if (ref.kindIndex !== undefined) {
+    const ix = src.state.index(ref.kindIndex);
+    if (!(ix instanceof KindIndex)) return undefined;
+    const want = [...ref.covers].sort((a, b) => a - b).join();
+    for (const p of ix.kind.accessPaths(ix.instance, conj, { records: src.state.size })) {
+      const c = kindCandidate(src, ix.name, p, conj.length);
+      if (c !== undefined && [...c.covers].sort((a, b) => a - b).join() === want) return c;
+    }
+    return undefined;
+  }
   if (ref.covers.length === 1) {
     const i = ref.covers[0] as number;
     return leafCandidate(src, conj[i] as ExprNode, i, hint, ref.rows);
@@ -173,7 +190,8 @@ function stillFits(c: Candidate, ref: CandidateRef): boolean {
     const walked: unknown[] = [];
     now = rangeRows(ix, node.range, walked);
     if (walked.length > 0) node.prefetch(node.src.state, walked);
-  } else return true;
+  } else if (node instanceof KindAccess) now = c.rows;
+  else return true;
   return now <= ref.rows * 4 + 32 && ref.rows <= now * 4 + 32;
 }
 
