@@ -42,4 +42,5 @@ for (let round = 0; round < 3; round++) {
     fs.rmSync(file, { force: true });
   }
 }
-for (const [mode, us] of Object.entries(results)) console.log(`${mode}: ${us.join(' / ')} µs per write + fdatasync`);
+for (const [mode, us] of Object.entries(results))
+  console.log(`${mode}: ${us.join(' / ')} µs per write + fdatasync`);
