@@ -240,6 +240,10 @@ interface RangeQuery {
   readonly hi: number;
 }
 
+/** `category == c AND status == s AND lo < value < hi`. */
+const rangeFilter = (q: RangeQuery) =>
+  and(field('category').eq(q.c), field('status').eq(q.s), field('value').between(q.lo, q.hi, '()'));
+
 async function idxAndRange(
   n: number,
   categories: number,
@@ -282,28 +286,13 @@ async function idxAndRange(
   const stmt = sqlite.prepare(
     'SELECT id FROM items WHERE category = ? AND status = ? AND value > ? AND value < ?',
   );
-  const ours = (q: RangeQuery) =>
-    from(coll)
-      .where(
-        and(field('category').eq(q.c), field('status').eq(q.s), field('value').between(q.lo, q.hi, '()')),
-      )
-      .toArray();
-  const composite = (q: RangeQuery) =>
-    from(compositeColl)
-      .where(
-        and(field('category').eq(q.c), field('status').eq(q.s), field('value').between(q.lo, q.hi, '()')),
-      )
-      .toArray();
+  const ours = (q: RangeQuery) => from(coll).where(rangeFilter(q)).toArray();
+  const composite = (q: RangeQuery) => from(compositeColl).where(rangeFilter(q)).toArray();
   const compositeStmt = sqliteComposite.prepare(
     'SELECT id FROM items WHERE category = ? AND status = ? AND value > ? AND value < ?',
   );
   const sqlComposite = (q: RangeQuery) => compositeStmt.all(q.c, q.s, q.lo, q.hi) as { id: string }[];
-  const linear = (q: RangeQuery) =>
-    from(bare)
-      .where(
-        and(field('category').eq(q.c), field('status').eq(q.s), field('value').between(q.lo, q.hi, '()')),
-      )
-      .toArray();
+  const linear = (q: RangeQuery) => from(bare).where(rangeFilter(q)).toArray();
   const array = (q: RangeQuery) =>
     data.filter((r) => r.category === q.c && r.status === q.s && r.value > q.lo && r.value < q.hi);
   const sql = (q: RangeQuery) => stmt.all(q.c, q.s, q.lo, q.hi) as { id: string }[];
@@ -318,44 +307,24 @@ async function idxAndRange(
       .data();
   // Correctness: every system returns the plain array's rows for every query.
   let matched = 0;
+  const checked: [string, (q: RangeQuery) => readonly { readonly id: string }[]][] = [
+    ['indexed plan', ours],
+    ['better-sqlite3', sql],
+    ['composite index', composite],
+    ['better-sqlite3 (composite index)', sqlComposite],
+    ['lokijs', lk],
+  ];
   for (const q of queries) {
     const expected = array(q).map((r) => r.id);
     matched += expected.length;
-    check(
-      sameIds(
-        ours(q).map((r) => r.id),
-        expected,
-      ),
-      `${label}: indexed plan`,
-    );
-    check(
-      sameIds(
-        sql(q).map((r) => r.id),
-        expected,
-      ),
-      `${label}: better-sqlite3`,
-    );
-    check(
-      sameIds(
-        composite(q).map((r) => r.id),
-        expected,
-      ),
-      `${label}: composite index`,
-    );
-    check(
-      sameIds(
-        sqlComposite(q).map((r) => r.id),
-        expected,
-      ),
-      `${label}: better-sqlite3 (composite index)`,
-    );
-    check(
-      sameIds(
-        lk(q).map((r) => r.id),
-        expected,
-      ),
-      `${label}: lokijs`,
-    );
+    for (const [name, run] of checked)
+      check(
+        sameIds(
+          run(q).map((r) => r.id),
+          expected,
+        ),
+        `${label}: ${name}`,
+      );
   }
   for (const q of queries.slice(0, 20))
     check(
@@ -377,22 +346,10 @@ async function idxAndRange(
     sqliteComposite: measure(nq, (i) => sqlComposite(queries[i] as RangeQuery)),
   };
   const compositePlan = from(compositeColl)
-    .where(
-      and(
-        field('category').eq('cat-1'),
-        field('status').eq('st-1'),
-        field('value').between(5000, 5000 + window, '()'),
-      ),
-    )
+    .where(rangeFilter({ c: 'cat-1', s: 'st-1', lo: 5000, hi: 5000 + window }))
     .explain().text;
   const plan = from(coll)
-    .where(
-      and(
-        field('category').eq('cat-1'),
-        field('status').eq('st-1'),
-        field('value').between(5000, 5000 + window, '()'),
-      ),
-    )
+    .where(rangeFilter({ c: 'cat-1', s: 'st-1', lo: 5000, hi: 5000 + window }))
     .explain().text;
   growthPoints.push({
     workload: `IDX-AND-RANGE C=${categories} S=${statuses} window=${window}`,

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { and, type Expr, field, from, IndexedCollection } from '../src/index.js';
 import { setCostNoise } from '../src/plan/cost.js';
-import { naive, noise, type Pred, type Row } from './oracle.js';
+import { naive, noise, type Pred, type Row, rowOf } from './oracle.js';
 
 const DATES = [new Date(0), new Date(1000)];
 const scalar = fc.oneof(
@@ -30,11 +30,7 @@ const rowArb = (id: number): fc.Arbitrary<Row> =>
       }),
       d: fc.option(fc.constantFrom(...DATES), { nil: undefined }),
     })
-    .map((r) => {
-      const row: Row = { id };
-      for (const [k, v] of Object.entries(r)) if (v !== undefined) row[k] = v;
-      return row;
-    });
+    .map((r) => rowOf(id, r));
 
 const COMPOSITES: readonly (readonly string[])[] = [
   ['b', 'c'],

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { and, type Expr, field, from, IndexedCollection, not, or } from '../src/index.js';
 import { setCostNoise } from '../src/plan/cost.js';
-import { naive, noise, type OrderKey, type Pred, type Row, valuesOf } from './oracle.js';
+import { naive, noise, type OrderKey, type Pred, type Row, rowOf, valuesOf } from './oracle.js';
 
 const DATES = [new Date(0), new Date(1000), new Date(86_400_000)];
 const scalar = fc.oneof(
@@ -28,11 +28,7 @@ const rowArb = (id: number): fc.Arbitrary<Row> =>
       }),
       d: fc.option(fc.constantFrom(...DATES), { nil: undefined }),
     })
-    .map((r) => {
-      const row: Row = { id };
-      for (const [k, v] of Object.entries(r)) if (v !== undefined) row[k] = v;
-      return row;
-    });
+    .map((r) => rowOf(id, r));
 
 const rowsArb = fc
   .integer({ min: 0, max: 250 })

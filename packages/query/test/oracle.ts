@@ -5,6 +5,13 @@
 
 export type Row = Record<string, unknown> & { id: number };
 
+/** A row with primary key `id` and the defined fields of `fields` (missing ones left out). */
+export function rowOf(id: number, fields: Record<string, unknown>): Row {
+  const row: Row = { id };
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) row[k] = v;
+  return row;
+}
+
 /** Type class ranks of the documented key order; -1 for values that are not keys. */
 export function rank(v: unknown): number {
   if (v === null) return 0;
