@@ -31,14 +31,14 @@
  * lack a unique field do not in a single-field index.
  */
 import { type Atom, resolveSlot } from '@proto/atom';
-import { compareKeys, Dictionary, type Key, type KeyRange } from '@proto/collections';
-import { invalidArgument, QueryError, show, UniqueConstraintError } from './errors.js';
+import { Dictionary, type Key, type KeyRange } from '@proto/collections';
+import { invalidArgument, QueryError, show } from './errors.js';
 import { type ExprNode, pathAccessor } from './expr.js';
-import { addEntry, IndexCursor, normalizePk, removeEntry } from './index-data.js';
+import { addEntry, buildTree, IndexCursor, normalizePk, removeEntry } from './index-data.js';
 import { type IndexAccessPath, type IndexKind, type IndexStats, registerIndexKind } from './index-kind.js';
 import { getterOf } from './path.js';
 import { describeRange } from './plan/access.js';
-import { intersectRanges, rangeOf } from './plan/candidates.js';
+import { intersectRanges, rangeOf, rangeRows, sortedKeys, WALK_AHEAD } from './plan/candidates.js';
 import { C_INDEX, C_SEEK } from './plan/cost.js';
 import { isKey, keysEqual } from './values.js';
 
@@ -61,8 +61,6 @@ export interface CompositeOptions {
 const MAX_PATHS = 8;
 /** At most this many prefixes (the product of the `in` lists) are walked by one access. */
 const MAX_PREFIXES = 64;
-/** Ranges with at most this many entries are counted exactly when estimated. */
-const WALK_AHEAD = 64;
 /** Sorts after every key that is not an array. */
 const AFTER: Key = Object.freeze([]) as readonly Key[];
 
@@ -133,45 +131,26 @@ export class CompositeIndex {
       const k = empty.keyOf(record);
       if (k === undefined) continue;
       keys.push(k);
-      pks.push(normalizePk(pk));
+      pks.push(pk);
     }
-    // Records come in primary-key order; a stable sort keeps it under each key.
-    const order = keys.map((_, i) => i);
-    order.sort((a, b) => compareKeys(keys[a], keys[b]) || a - b);
-    const groups: [Key, unknown][] = [];
     const full = def.paths.length;
-    for (let i = 0; i < order.length; ) {
-      const first = order[i] as number;
-      const key = keys[first] as Key;
-      let j = i + 1;
-      while (j < order.length && compareKeys(keys[order[j] as number], key) === 0) j++;
-      if (j - i === 1) groups.push([key, pks[first]]);
-      else {
-        if (def.unique && (key as unknown[]).length === full)
-          throw new UniqueConstraintError(def.name, key, pks[first], pks[order[i + 1] as number]);
-        const members: [Key, true][] = [];
-        for (let m = i; m < j; m++) members.push([pks[order[m] as number] as Key, true]);
-        groups.push([key, Dictionary.from(members)]);
-      }
-      i = j;
-    }
-    return empty.#with(Dictionary.from(groups), keys.length);
+    const unique = def.unique ? (key: Key) => (key as readonly unknown[]).length === full : undefined;
+    return empty.#with(buildTree(keys, pks, unique, def.name), keys.length);
   }
 
   /**
    * Entries in a key range: counted exactly when there are fewer than `WALK_AHEAD` (`complete`,
    * their primary keys appended to `found`), else estimated as distinct keys × entries per key.
    */
-  estimate(range: KeyRange, found?: Key[]): { rows: number; complete: boolean } {
-    const c = new IndexCursor(this.tree, range, false);
-    let n = 0;
-    while (n < WALK_AHEAD && c.next()) {
-      n++;
-      found?.push(c.key as Key);
+  estimate(range: KeyRange, found: Key[]): { rows: number; complete: boolean } {
+    const walked: Key[] = [];
+    const rows = rangeRows(this, range, walked);
+    // `rangeRows` empties `walked` when it stopped before the end of the range.
+    if (walked.length === rows) {
+      for (const pk of walked) found.push(pk);
+      return { rows, complete: true };
     }
-    if (n < WALK_AHEAD) return { rows: n, complete: true };
-    const perKey = this.tree.size === 0 ? 0 : this.entries / this.tree.size;
-    return { rows: Math.max(n, this.tree.countRange(range as never) * perKey), complete: false };
+    return { rows: Math.max(WALK_AHEAD, rows), complete: false };
   }
 }
 
@@ -209,13 +188,12 @@ function define(index: string, options: unknown): CompositeDefinition {
   return { name: index, paths: paths as string[], unique: o.unique === true };
 }
 
-/** The values an `eq` or `in` term allows, when the index can answer it. */
+/** The values an `eq` or `in` term allows (sorted, distinct), when the index can answer it. */
 function equalities(e: ExprNode): readonly Key[] | undefined {
   if (e.op !== 'eq' && e.op !== 'in') return undefined;
   const values = e.op === 'in' ? e.values : [e.value];
   if (values.length === 0 || !values.every((v) => isKey(v) && !Array.isArray(v))) return undefined;
-  const sorted = (values as Key[]).slice().sort(compareKeys);
-  return sorted.filter((k, i) => i === 0 || compareKeys(sorted[i - 1], k) !== 0);
+  return sortedKeys(values, false);
 }
 
 /** The key range of one walk: the prefix, then the range on the next field (or all of it). */
@@ -302,14 +280,15 @@ function pathsOf(index: CompositeIndex, terms: readonly ExprNode[]): IndexAccess
   const ranges = combinations(lists).map((prefix) => prefixRange(prefix, range));
   // Estimating walks each range up to `WALK_AHEAD` entries; when that found them all, the
   // walk the plan makes on this same version gives those keys again.
-  let found: Key[] | undefined = [];
+  const found: Key[] = [];
+  let complete = true;
   let rows = 0;
   for (const r of ranges) {
     const e = index.estimate(r, found);
-    if (!e.complete) found = undefined;
+    complete &&= e.complete;
     rows += e.rows;
   }
-  const known = found;
+  const known = complete ? found : undefined;
   return [
     {
       covers,

@@ -288,31 +288,46 @@ export class IndexData implements StoredIndex {
         }
       }
     }
-    const { order, ends } = sortedRuns(keys);
-    const groups: [Key, unknown][] = [];
-    let i = 0;
-    for (let run = 0; run < ends.length; run++) {
-      const first = order[i] as number;
-      const key = keys[first] as Key;
-      const j = ends[run] as number;
-      if (j - i === 1) groups.push([key, normalizePk(pks[first])]);
-      else {
-        if (def.unique) {
-          throw new UniqueConstraintError(def.name, key, pks[first], pks[order[i + 1] as number]);
-        }
-        const members: [Key, true][] = [];
-        for (let m = i; m < j; m++) members.push([normalizePk(pks[order[m] as number] as Key), true]);
-        groups.push([key, Dictionary.from(members)]);
-      }
-      i = j;
-    }
-    return new IndexData(def, Dictionary.from(groups), keys.length, covered, strings);
+    const tree = buildTree(keys, pks, def.unique ? () => true : undefined, def.name);
+    return new IndexData(def, tree, keys.length, covered, strings);
   }
 
   /** An empty index with the same definition. */
   cleared(): IndexData {
     return new IndexData(this.def, Dictionary.empty(), 0, 0);
   }
+}
+
+/**
+ * An index tree built bottom-up from (key, primary key) pairs given in primary-key order: each
+ * key maps to its record's primary key, or to a `Dictionary` of them when several share it.
+ * Throws `UniqueConstraintError` for the first key shared by two records when `unique(key)`
+ * says it must not be (for a unique index, every key; for a composite one, its full keys).
+ */
+export function buildTree(
+  keys: readonly Key[],
+  pks: readonly Key[],
+  unique: ((key: Key) => boolean) | undefined,
+  name: string,
+): Dictionary {
+  const { order, ends } = sortedRuns(keys);
+  const groups: [Key, unknown][] = [];
+  let i = 0;
+  for (let run = 0; run < ends.length; run++) {
+    const first = order[i] as number;
+    const key = keys[first] as Key;
+    const j = ends[run] as number;
+    if (j - i === 1) groups.push([key, normalizePk(pks[first])]);
+    else {
+      if (unique?.(key) === true)
+        throw new UniqueConstraintError(name, key, pks[first], pks[order[i + 1] as number]);
+      const members: [Key, true][] = [];
+      for (let m = i; m < j; m++) members.push([normalizePk(pks[order[m] as number] as Key), true]);
+      groups.push([key, Dictionary.from(members)]);
+    }
+    i = j;
+  }
+  return Dictionary.from(groups);
 }
 
 /**

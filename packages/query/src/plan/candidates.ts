@@ -5,7 +5,7 @@
  * range terms on one single-valued field merge into one range; a disjunction whose every
  * branch has an index access becomes an OR-merge.
  */
-import { compareKeys, type Key, type KeyRange } from '@proto/collections';
+import { compareKeys, type Dictionary, type Key, type KeyRange } from '@proto/collections';
 import { compile, guessSelectivity } from '../compile.js';
 import { type Accessor, describeExpr, type ExprNode } from '../expr.js';
 import { IndexCursor, type IndexData } from '../index-data.js';
@@ -132,21 +132,25 @@ export function isPrimaryPath(src: CollectionRef, on: Accessor): boolean {
 }
 
 /** How many index entries a range walk reads before the estimate switches to counting. */
-const WALK_AHEAD = 64;
+export const WALK_AHEAD = 64;
 
 /**
  * Estimates the entries of a range. Small ranges (the selective ones) are counted by walking
  * them: one binary-search descent and a few steps, cheaper than counting from subtree sizes;
  * their primary keys are kept in `walked` for the scan to reuse.
  */
-export function rangeRows(ix: IndexData, range: KeyRange, walked?: unknown[]): number {
+export function rangeRows(
+  ix: { readonly tree: Dictionary; readonly entries: number },
+  range: KeyRange,
+  walked?: unknown[],
+): number {
   const c = new IndexCursor(ix.tree, range, false);
   const keys = walked ?? [];
   while (keys.length < WALK_AHEAD && c.next()) keys.push(c.key);
   if (keys.length < WALK_AHEAD) return keys.length;
   keys.length = 0;
   const distinct = ix.tree.countRange(range as never);
-  const perKey = ix.keyCount === 0 ? 0 : ix.entries / ix.keyCount;
+  const perKey = ix.tree.size === 0 ? 0 : ix.entries / ix.tree.size;
   return distinct * perKey;
 }
 
