@@ -5,6 +5,7 @@ import { Atom, AtomRef, type EntryChange, registerAtomType } from '@proto/atom';
 import { detach, incrementedValue, type KeyedMapOp, type RawScan, TrackedCollection } from './collection.js';
 import { nodeCapacity } from './config.js';
 import { invalidArgument } from './errors.js';
+import { mergeChanges, REMOVED } from './internal/keyed-merge.js';
 import type { KSlot } from './internal/keyed-node.js';
 import { countRange, type KRange, KScan } from './internal/keyed-scan.js';
 import {
@@ -150,6 +151,63 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
   delete(key: K): Dictionary<K, V> {
     assertKey(key);
     return this._derive(this._coreDelete(key), { kind: 'delete', key });
+  }
+
+  /**
+   * A dictionary with many changes made at once: the keys of `delete` removed, then the entries
+   * of `set` stored (a key in both ends up set; a key set twice keeps the later value). The
+   * result is what the same `delete` and `set` calls give, one by one. Outside a transaction
+   * the changes are sorted and merged into the tree in one walk, so each node on the way to a
+   * change is copied once however many changes fall under it, where one call per change
+   * copies a whole path per change: for a batch that touches many entries, much less work.
+   * Inside a transaction it makes the `delete` and `set` calls (recorded and replayed as
+   * those are).
+   * @example
+   * const d = Dictionary.from<string, number>([['a', 1], ['b', 2]]);
+   * [...d.withChanges({ set: [['c', 3]], delete: ['a'] })]; // [['b', 2], ['c', 3]]
+   */
+  withChanges(changes: {
+    readonly set?: Iterable<readonly [K, V]>;
+    readonly delete?: Iterable<K>;
+  }): Dictionary<K, V> {
+    const removals = changes.delete ?? [];
+    const sets = changes.set ?? [];
+    if (this._track !== undefined) {
+      let out: Dictionary<K, V> = this;
+      for (const key of removals) out = out.delete(key);
+      for (const [key, value] of sets) out = out.set(key, value);
+      return out;
+    }
+    const gone = sortedChanges(removals, (key) => {
+      assertKey(key);
+      return [normalizeKey(key), REMOVED];
+    });
+    const made = sortedChanges(sets, ([key, value]) => {
+      assertKey(key);
+      return [normalizeKey(key), detach(value)];
+    });
+    if (gone.length === 0 && made.length === 0) return this;
+    // The two runs merged by key; on a key in both, the set (it comes after the delete).
+    const keys: unknown[] = [];
+    const vals: unknown[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < gone.length || j < made.length) {
+      const c =
+        i === gone.length
+          ? 1
+          : j === made.length
+            ? -1
+            : compareKeys((gone[i] as [unknown, unknown])[0], (made[j] as [unknown, unknown])[0]);
+      const [key, value] = (c < 0 ? gone[i++] : made[j++]) as [unknown, unknown];
+      if (c === 0) i++;
+      keys.push(key);
+      vals.push(value);
+    }
+    const root = this._slot() as KSlot | undefined;
+    const next = mergeChanges(root, keys, vals, false, nodeCapacity());
+    if (next === root) return this;
+    return new Dictionary<K, V>(next, treeSize(next));
   }
 
   /**
@@ -350,6 +408,30 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
         return invalidArgument(`unknown dictionary operation ${(op as { kind: string }).kind}`);
     }
   }
+}
+
+/**
+ * `items` as `[key, value]` changes strictly ascending by key: as given when they are, else
+ * sorted (stably) with the later of two changes to one key kept.
+ */
+function sortedChanges<T>(items: Iterable<T>, change: (item: T) => [unknown, unknown]): [unknown, unknown][] {
+  const out: [unknown, unknown][] = [];
+  let ascending = true;
+  for (const item of items) {
+    const c = change(item);
+    if (ascending && out.length > 0 && compareKeys((out[out.length - 1] as [unknown, unknown])[0], c[0]) >= 0)
+      ascending = false;
+    out.push(c);
+  }
+  if (ascending) return out;
+  out.sort((x, y) => compareKeys(x[0], y[0]));
+  const kept: [unknown, unknown][] = [];
+  for (const c of out) {
+    const last = kept[kept.length - 1];
+    if (last !== undefined && compareKeys(last[0], c[0]) === 0) kept[kept.length - 1] = c;
+    else kept.push(c);
+  }
+  return kept;
 }
 
 function resolve(value: unknown): unknown {

@@ -6,6 +6,7 @@
  */
 import { sameAtom } from '@proto/atom';
 import { assertKey, cursorOf, type Dictionary, type Key } from '@proto/collections';
+import { ChangeLog, deferred } from './change-log.js';
 import { invalidArgument, show } from './errors.js';
 import { IndexCursor, IndexData, normalizePk, sameDefinition } from './index-data.js';
 import {
@@ -22,14 +23,41 @@ import { isKey, keyRank, keysEqual, RANK_STRING } from './values.js';
 
 export class CollectionState {
   #pkOf: ((record: unknown) => unknown) | undefined;
+  /** The indexes; the deferred ones as of the start of `#log` while it is set. */
+  #indexes: readonly StoredIndex[];
+  /** Record changes not in the deferred indexes yet: the first `#logged` of the log's. */
+  #log: ChangeLog | undefined;
+  #logged: number;
 
   constructor(
     readonly data: Dictionary,
     /** Every secondary index, in creation order. */
-    readonly indexes: readonly StoredIndex[],
+    indexes: readonly StoredIndex[],
     /** The path of the primary key inside records, when records carry it (for `put`). */
     readonly keyPath: string | undefined,
-  ) {}
+    log?: ChangeLog,
+    logged = 0,
+  ) {
+    this.#indexes = indexes;
+    this.#log = logged > 0 ? log : undefined;
+    this.#logged = logged;
+  }
+
+  /**
+   * Every secondary index, in creation order, with every change made. `set` and `delete`
+   * keep the deferrable ordered indexes (see `deferred`) out of date and log the record
+   * changes instead; the first read of `indexes` (a query, an encode, a delta) makes them in
+   * one batch per index (`IndexData.updateAll`) and keeps the result.
+   */
+  get indexes(): readonly StoredIndex[] {
+    const log = this.#log;
+    if (log === undefined) return this.#indexes;
+    const made = log.applyTo(this.#indexes, this.#logged);
+    this.#indexes = made;
+    this.#log = undefined;
+    this.#logged = 0;
+    return made;
+  }
 
   get size(): number {
     return this.data.size;
@@ -110,23 +138,8 @@ export class CollectionState {
         `record's '${this.keyPath}' is ${show(this.primaryKeyOf(record))} but it is stored under ${show(pk)}; they must match (use put(record))`,
       );
     }
-    const indexes = this.indexes;
-    let next = indexes;
-    if (indexes.length > 0) {
-      const old = this.data.get(pk);
-      const before = old === undefined ? NO_KEY : old;
-      let copy: StoredIndex[] | undefined;
-      for (let i = 0; i < indexes.length; i++) {
-        const ix = indexes[i] as StoredIndex;
-        const updated = ix.update(pk, before, record);
-        if (updated !== ix) {
-          copy ??= indexes.slice();
-          copy[i] = updated;
-        }
-      }
-      if (copy !== undefined) next = copy;
-    }
-    return new CollectionState(this.data.set(pk, record), next, this.keyPath);
+    const old = this.data.get(pk);
+    return this.#changed(this.data.set(pk, record), pk, old === undefined ? NO_KEY : old, record);
   }
 
   delete(pk: Key): CollectionState {
@@ -134,8 +147,40 @@ export class CollectionState {
     pk = normalizePk(pk);
     const old = this.data.get(pk);
     if (old === undefined) return this;
-    const indexes = this.indexes.map((ix) => ix.update(pk, old, NO_KEY));
-    return new CollectionState(this.data.delete(pk), indexes, this.keyPath);
+    return this.#changed(this.data.delete(pk), pk, old, NO_KEY);
+  }
+
+  /**
+   * The state with `data` after record `pk` changed from `before` to `after` (`NO_KEY`:
+   * absent): the indexes that are not deferred updated now, the change logged for the
+   * deferred ones. Unique keys are checked now either way, before anything changes.
+   */
+  #changed(data: Dictionary, pk: Key, before: unknown, after: unknown): CollectionState {
+    const indexes = this.#indexes;
+    if (indexes.length === 0) return new CollectionState(data, indexes, this.keyPath);
+    let log = this.#log;
+    let deferring = false;
+    let copy: StoredIndex[] | undefined;
+    for (let i = 0; i < indexes.length; i++) {
+      const ix = indexes[i] as StoredIndex;
+      if (deferred(ix)) {
+        deferring = true;
+        continue;
+      }
+      const updated = ix.update(pk, before, after);
+      if (updated !== ix) {
+        copy ??= indexes.slice();
+        copy[i] = updated;
+      }
+    }
+    if (!deferring) return new CollectionState(data, copy ?? indexes, this.keyPath);
+    // This state's log, extended in place when no other state extended it already (the
+    // states before it see their prefix only); else a copy of this state's prefix.
+    if (log === undefined) log = new ChangeLog(indexes);
+    else if (log.length !== this.#logged) log = log.prefix(this.#logged);
+    log.checkUnique(pk, before, after);
+    log.push(pk, before, after);
+    return new CollectionState(data, copy ?? indexes, this.keyPath, log, log.length);
   }
 
   /**

@@ -19,6 +19,7 @@ import { invalidArgument, UniqueConstraintError } from './errors.js';
 import { type Accessor, fnAccessor, pathAccessor } from './expr.js';
 import { type IndexKind, indexKind } from './index-kind.js';
 import { registeredKeyFunction } from './key-function.js';
+import { KeyMap } from './key-map.js';
 import { NO_KEY, type StoredIndex } from './kind-index.js';
 import { getterOf, parsePath, type Visitor, visitorOf } from './path.js';
 import { isKey, keysEqual } from './values.js';
@@ -262,6 +263,83 @@ export class IndexData implements StoredIndex {
     return new IndexData(this.def, tree, entries, covered, strings);
   }
 
+  /**
+   * The index after many records changed, record `pks[i]` from `befores[i]` to `afters[i]`
+   * (`NO_KEY` for absent; each primary key at most once): what `update` gives for each in
+   * turn, made in one pass. The entries to add and remove are grouped by index key, the keys
+   * sorted, and the tree changed in one `Dictionary.withChanges` walk, so a tree node is
+   * copied once per batch instead of once per change under it. Throws
+   * `UniqueConstraintError` (before changing anything) when two records would hold a key of
+   * a unique index.
+   */
+  updateAll(pks: readonly Key[], befores: readonly unknown[], afters: readonly unknown[]): IndexData {
+    const touched = new KeyMap<KeyChanges>();
+    const note = (key: Key, pk: Key, add: boolean) => {
+      let t = touched.get(key);
+      if (t === undefined) {
+        t = { key, removes: [], adds: [] };
+        touched.set(key, t);
+      }
+      (add ? t.adds : t.removes).push(pk);
+    };
+    let entries = this.entries;
+    let covered = this.covered;
+    let strings = this.strings;
+    for (let i = 0; i < pks.length; i++) {
+      const pk = pks[i] as Key;
+      const before = befores[i];
+      const after = afters[i];
+      if (!this.multi) {
+        const ko = before === NO_KEY ? NO_KEY : this.keyOf(before);
+        const kn = after === NO_KEY ? NO_KEY : this.keyOf(after);
+        if (ko === kn || (ko !== NO_KEY && kn !== NO_KEY && keysEqual(ko, kn))) continue;
+        if (kn !== NO_KEY) {
+          note(kn as Key, pk, true);
+          entries++;
+          covered++;
+        }
+        if (ko !== NO_KEY) {
+          note(ko as Key, pk, false);
+          entries--;
+          covered--;
+        }
+        continue;
+      }
+      const old = before === NO_KEY ? EMPTY : this.keysOf(before);
+      const next = after === NO_KEY ? EMPTY : this.keysOf(after);
+      for (const k of next) {
+        if (old.some((o) => keysEqual(o, k))) continue;
+        note(k, pk, true);
+        entries++;
+      }
+      for (const k of old) {
+        if (next.some((n) => keysEqual(n, k))) continue;
+        note(k, pk, false);
+        entries--;
+      }
+      covered += (next.length > 0 ? 1 : 0) - (old.length > 0 ? 1 : 0);
+      strings +=
+        (after === NO_KEY ? 0 : this.stringsOf(after)) - (before === NO_KEY ? 0 : this.stringsOf(before));
+    }
+    if (touched.size === 0 && strings === this.strings) return this;
+    const groups = touched.values();
+    // Strings sort by UTF-16 code units, as `compareKeys` orders them, without its dispatch.
+    if (groups.every((g) => typeof g.key === 'string'))
+      groups.sort((a, b) => ((a.key as string) < (b.key as string) ? -1 : 1));
+    else groups.sort((a, b) => compareKeys(a.key, b.key));
+    const sets: [Key, unknown][] = [];
+    const removals: Key[] = [];
+    for (const g of groups) {
+      const current = this.tree.get(g.key);
+      const next = entryAfter(current, g, this.def.unique, this.def.name);
+      if (next === current) continue;
+      if (next === undefined) removals.push(g.key);
+      else sets.push([g.key, next]);
+    }
+    const tree = this.tree.withChanges({ set: sets, delete: removals });
+    return new IndexData(this.def, tree, entries, covered, strings);
+  }
+
   /** Builds the index over `records` (entries in primary-key order) in one pass: sort, then bulk-build. */
   static build(def: IndexDefinition, records: Iterable<readonly [Key, unknown]>): IndexData {
     const empty = new IndexData(def, Dictionary.empty(), 0, 0);
@@ -395,6 +473,53 @@ function sortedRuns(keys: readonly Key[]): { order: number[]; ends: number[] } {
     if (i === n || compareKeys(keys[order[i] as number], keys[order[i - 1] as number]) !== 0) ends.push(i);
   }
   return { order, ends };
+}
+
+/** The primary keys leaving and joining one index key in a batch (`IndexData.updateAll`). */
+interface KeyChanges {
+  readonly key: Key;
+  readonly removes: Key[];
+  readonly adds: Key[];
+}
+
+/** Changes per batch under one key above which its set of primary keys is changed in one walk. */
+const SET_BATCH = 8;
+
+/**
+ * What an index key maps to after a batch: the one primary key, a `Dictionary` of several,
+ * or `undefined` for none (the forms `addEntry` and `removeEntry` keep); `current` itself
+ * when nothing changed.
+ */
+function entryAfter(current: unknown, changes: KeyChanges, unique: boolean, name: string): unknown {
+  const { key, removes, adds } = changes;
+  if (current instanceof Dictionary) {
+    let d = current as Dictionary<Key, true>;
+    if (removes.length + adds.length > SET_BATCH)
+      d = d.withChanges({ delete: removes, set: adds.map((pk) => [pk, true] as const) });
+    else {
+      for (const pk of removes) d = d.delete(pk);
+      for (const pk of adds) d = d.set(pk, true);
+    }
+    if (d === current) return current;
+    if (d.size === 0) return undefined;
+    if (d.size === 1) return (d.first() as [Key, true])[0];
+    if (unique) {
+      const [a, b] = [...d.keys()];
+      throw new UniqueConstraintError(name, key, a, b);
+    }
+    return d;
+  }
+  const members: Key[] = [];
+  if (current !== undefined && !removes.some((pk) => compareKeys(pk, current) === 0))
+    members.push(current as Key);
+  for (const pk of adds) if (!members.some((m) => compareKeys(m, pk) === 0)) members.push(pk);
+  if (members.length === 0) return undefined;
+  if (members.length === 1) {
+    const only = members[0] as Key;
+    return current !== undefined && compareKeys(current, only) === 0 ? current : only;
+  }
+  if (unique) throw new UniqueConstraintError(name, key, members[0], members[1]);
+  return Dictionary.from(members.map((pk) => [pk, true] as const));
 }
 
 /** Adds (key, pk) to a tree; throws for a unique index whose key is held by another record. */

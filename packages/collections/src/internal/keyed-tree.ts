@@ -21,7 +21,7 @@ export function countOf(node: KNode): number {
   return node instanceof KLeaf ? node.keys.length : node.count;
 }
 
-function widthOf(node: KNode): number {
+export function widthOf(node: KNode): number {
   return node instanceof KLeaf ? node.keys.length : node.kids.length;
 }
 
@@ -353,7 +353,7 @@ export function insert(
 }
 
 /** Rebuilds two adjacent siblings as one node, or two of even size when one would overflow. */
-function rebalance(left: KNode, right: KNode, cap: number): KNode[] {
+export function rebalance(left: KNode, right: KNode, cap: number): KNode[] {
   if (left instanceof KLeaf && right instanceof KLeaf) {
     const keys = left.keys.concat(right.keys);
     const vals = left.vals === null || right.vals === null ? null : left.vals.concat(right.vals);

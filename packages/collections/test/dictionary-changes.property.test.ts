@@ -1,0 +1,189 @@
+/**
+ * `Dictionary.withChanges`: many sets and deletes merged into the tree in one walk give the
+ * dictionary that the same calls one by one give, keep the B+ tree's shape rules, leave the
+ * older version intact, and work on trees whose nodes are loaded from storage on demand.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { branchCapacity, nodeCapacity } from '../src/config.js';
+import { compareKeys, Dictionary, type Key, setNodeCapacity } from '../src/index.js';
+import { KBranch, type KNode, type KSlot } from '../src/internal/keyed-node.js';
+import { load } from '../src/internal/keyed-tree.js';
+import { anyKey, openSpace, roundTrip, type SpaceHandle } from './helpers.js';
+
+/**
+ * The tree's rules: leaves at one depth, branch keys their child's minimum, sizes exact, nodes
+ * within capacity and, below the root, at least a quarter full (as `remove` keeps them).
+ */
+function checkTree(root: KSlot | undefined): void {
+  if (root === undefined) return;
+  const depths = new Set<number>();
+  const walk = (node: KNode, depth: number): number => {
+    if (depth > 0)
+      expect(node instanceof KBranch ? node.kids.length : node.keys.length).toBeGreaterThanOrEqual(
+        (node instanceof KBranch ? branchCapacity() : nodeCapacity()) >>> 2,
+      );
+    if (!(node instanceof KBranch)) {
+      expect(node.keys.length).toBeGreaterThan(0);
+      expect(node.keys.length).toBeLessThanOrEqual(nodeCapacity());
+      for (let i = 1; i < node.keys.length; i++)
+        expect(compareKeys(node.keys[i - 1], node.keys[i])).toBeLessThan(0);
+      depths.add(depth);
+      return node.keys.length;
+    }
+    expect(node.kids.length).toBeLessThanOrEqual(branchCapacity());
+    let total = 0;
+    node.kids.forEach((slot, i) => {
+      const child = load(slot);
+      expect(compareKeys(node.keys[i], child.keys[0])).toBe(0);
+      const count = walk(child, depth + 1);
+      expect(node.sizes[i]).toBe(count);
+      total += count;
+    });
+    expect(node.count).toBe(total);
+    return total;
+  };
+  const top = load(root);
+  if (top instanceof KBranch) expect(top.kids.length).toBeGreaterThan(1);
+  walk(top, 0);
+  expect(depths.size).toBe(1);
+}
+
+/** The leaves of a tree (as the nodes themselves). */
+function leavesOf(root: KSlot | undefined): KNode[] {
+  if (root === undefined) return [];
+  const node = load(root);
+  return node instanceof KBranch ? node.kids.flatMap(leavesOf) : [node];
+}
+
+const intKey = fc.integer({ min: 0, max: 600 });
+const change = fc.oneof(
+  { weight: 3, arbitrary: fc.tuple(fc.constant('set' as const), intKey, fc.integer({ min: 0, max: 9 })) },
+  { weight: 2, arbitrary: fc.tuple(fc.constant('delete' as const), intKey, fc.constant(0)) },
+);
+
+function oneByOne<V>(d: Dictionary<Key, V>, removals: readonly Key[], sets: readonly (readonly [Key, V])[]) {
+  let out = d;
+  for (const k of removals) out = out.delete(k);
+  for (const [k, v] of sets) out = out.set(k, v);
+  return out;
+}
+
+describe('Dictionary.withChanges', () => {
+  beforeAll(() => setNodeCapacity(8));
+  afterAll(() => setNodeCapacity(64));
+
+  it('gives what the same deletes and sets one by one give, on trees of up to 4 levels', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(intKey, { maxLength: 600 }),
+        fc.array(change, { maxLength: 300 }),
+        (initial, changes) => {
+          const base = Dictionary.from(initial.map((k) => [k, -1] as const));
+          const baseEntries = [...base];
+          const removals = changes.filter((c) => c[0] === 'delete').map((c) => c[1]);
+          const sets = changes.filter((c) => c[0] === 'set').map((c) => [c[1], c[2]] as const);
+          const merged = base.withChanges({ set: sets, delete: removals });
+          const expected = oneByOne(base as Dictionary<Key, number>, removals, sets);
+          expect([...merged]).toEqual([...expected]);
+          expect(merged.size).toBe(expected.size);
+          checkTree(merged._slot() as KSlot | undefined);
+          expect([...base]).toEqual(baseEntries); // persistent: the old version is intact
+          // The result keeps working with one-by-one updates.
+          const later = merged.set(601, 1).delete(initial[0] ?? 0);
+          expect([...later]).toEqual([...expected.set(601, 1).delete(initial[0] ?? 0)]);
+          checkTree(later._slot() as KSlot | undefined);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps every node at least a quarter full when most keys are deleted', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(intKey, { minLength: 100, maxLength: 600 }),
+        fc.double({ min: 0.5, max: 0.99, noNaN: true }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        (initial, share, seed) => {
+          const base = Dictionary.from(initial.map((k) => [k, k] as const));
+          // A pseudo-random share of the keys, chosen from the seed.
+          const removals = initial.filter((k) => ((k * 2_654_435_761 + seed) >>> 0) / 2 ** 32 < share);
+          const merged = base.withChanges({ delete: removals });
+          expect([...merged]).toEqual([...oneByOne(base, removals, [])]);
+          checkTree(merged._slot() as KSlot | undefined);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('handles any key type, repeated keys (the last set wins) and a key both deleted and set', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(anyKey, fc.integer()), { maxLength: 80 }),
+        fc.array(fc.tuple(anyKey, fc.integer()), { maxLength: 80 }),
+        fc.array(anyKey, { maxLength: 40 }),
+        (initial, sets, removals) => {
+          const base = Dictionary.from(initial);
+          const merged = base.withChanges({ set: sets, delete: removals });
+          expect([...merged]).toEqual([...oneByOne(base, removals, sets)]);
+          checkTree(merged._slot() as KSlot | undefined);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps the subtrees no change falls in, and returns itself when nothing changes', () => {
+    const keys = Array.from({ length: 2000 }, (_, i) => i);
+    const base = Dictionary.from(keys.map((k) => [k, k] as const));
+    expect(base.withChanges({ set: [[5, 5]], delete: [5000] })).toBe(base);
+    expect(base.withChanges({})).toBe(base);
+    const merged = base.withChanges({
+      set: [
+        [10, -1],
+        [1990, -1],
+      ],
+      delete: [20],
+    });
+    // The three leaves the changes fall in (of 8 keys each) are new; every other leaf is the old tree's.
+    const root = merged._slot() as KSlot;
+    const old = new Set(leavesOf(base._slot() as KSlot));
+    const leaves = leavesOf(root);
+    expect(leaves.filter((leaf) => !old.has(leaf))).toHaveLength(3);
+    expect(leaves.length).toBe(old.size);
+    expect(merged.get(10)).toBe(-1);
+    expect(merged.get(20)).toBeUndefined();
+    checkTree(root);
+    // Deleting nearly everything leaves a valid, small tree.
+    const emptied = base.withChanges({ delete: keys.slice(1) });
+    expect([...emptied]).toEqual([[0, 0]]);
+    checkTree(emptied._slot() as KSlot | undefined);
+    expect(base.withChanges({ delete: keys }).size).toBe(0);
+  });
+
+  describe('on a stored tree', () => {
+    let handle: SpaceHandle;
+    beforeAll(async () => {
+      handle = await openSpace(undefined, 5);
+    });
+    afterAll(async () => {
+      await handle.space.close();
+    });
+
+    it('merges into nodes loaded on demand and stores the result', async () => {
+      const rnd =
+        fc.sample(fc.array(change, { minLength: 200, maxLength: 200 }), { numRuns: 1, seed: 7 })[0] ?? [];
+      const initial = Array.from({ length: 1500 }, (_, i) => [i * 2, i] as const);
+      const stored = await roundTrip(handle, 'd', Dictionary.from(initial), 'evict');
+      const removals = rnd.filter((c) => c[0] === 'delete').map((c) => c[1]);
+      const sets = rnd.filter((c) => c[0] === 'set').map((c) => [c[1], c[2]] as const);
+      const expected = [...oneByOne(Dictionary.from(initial) as Dictionary<Key, number>, removals, sets)];
+      const merged = stored.withChanges({ set: sets, delete: removals });
+      expect([...merged]).toEqual(expected);
+      const reread = await roundTrip(handle, 'd', merged, 'reopen');
+      expect([...reread]).toEqual(expected);
+    });
+  });
+});
