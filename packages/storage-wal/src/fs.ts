@@ -15,8 +15,12 @@ export interface WalFileSystem {
   read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
   /** Positional write; returns the number of bytes written (possibly fewer than asked). */
   write(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
-  /** Makes the file's data durable (fdatasync). */
-  sync(fd: number): Promise<void>;
+  /**
+   * Makes the file's data durable (fdatasync). With `inline` true the layer may make it on the
+   * calling thread and return a settled promise (the default layer does); a layer may ignore
+   * the hint. Failures reject either way.
+   */
+  sync(fd: number, inline?: boolean): Promise<void>;
   /** Shrinks (or grows) the file to `length` bytes. */
   truncate(fd: number, length: number): void;
   /** The file's current size in bytes. */
@@ -36,7 +40,10 @@ export interface WalFileSystem {
   realpath(path: string): string;
 }
 
-/** The default file layer: `node:fs`, synchronous except for the two durability barriers. */
+/**
+ * The default file layer: `node:fs`, synchronous except for the two durability barriers (and
+ * a file sync asked for `inline`).
+ */
 export const nodeFileSystem: WalFileSystem = Object.freeze({
   open: (path: string, flags: string, mode?: number) => fs.openSync(path, flags, mode),
   close: (fd: number) => fs.closeSync(fd),
@@ -44,8 +51,18 @@ export const nodeFileSystem: WalFileSystem = Object.freeze({
     fs.readSync(fd, buffer, offset, length, position),
   write: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) =>
     fs.writeSync(fd, buffer, offset, length, position),
-  sync: (fd: number) =>
-    new Promise<void>((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()))),
+  sync: (fd: number, inline = false) => {
+    if (!inline)
+      return new Promise<void>((resolve, reject) =>
+        fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())),
+      );
+    try {
+      fs.fdatasyncSync(fd);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  },
   truncate: (fd: number, length: number) => fs.ftruncateSync(fd, length),
   size: (fd: number) => fs.fstatSync(fd).size,
   rename: (from: string, to: string) => fs.renameSync(from, to),

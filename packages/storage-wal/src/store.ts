@@ -47,6 +47,8 @@ export interface Recovered {
 interface PendingSet {
   readonly expected: AtomPointer | null;
   readonly next: AtomPointer;
+  /** True when it arrived while a commit was syncing (other commits overlap it). */
+  readonly overlapped: boolean;
   readonly resolve: (won: boolean) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -60,6 +62,8 @@ export class WalStore implements StorageBackend {
   readonly segments: SegmentSet;
   readonly segmentBytes: number;
   readonly readOnly: boolean;
+  /** Whether a commit that nothing overlaps syncs on the calling thread (`WalOptions.syncOn`). */
+  readonly inlineSync: boolean;
   private lock: DirectoryLock | undefined;
 
   /** The durable root. */
@@ -73,6 +77,8 @@ export class WalStore implements StorageBackend {
   private readonly queue: PendingSet[] = [];
   private draining: Promise<void> | undefined;
   private rolloverWanted = false;
+  /** True while a commit's fdatasync runs. */
+  private syncing = false;
   private failure: StorageError | undefined;
   private closed = false;
 
@@ -83,11 +89,13 @@ export class WalStore implements StorageBackend {
     recovered: Recovered;
     segmentBytes: number;
     maxAtomBytes: number;
+    inlineSync: boolean;
   }) {
     this.segments = init.segments;
     this.lock = init.lock;
     this.readOnly = init.readOnly;
     this.segmentBytes = init.segmentBytes;
+    this.inlineSync = init.inlineSync;
     this.root = init.recovered.root;
     this.seq = init.recovered.seq;
     this.lastCommit = init.recovered.lastCommit;
@@ -247,7 +255,7 @@ export class WalStore implements StorageBackend {
       return Promise.reject(error);
     }
     return new Promise<boolean>((resolve, reject) => {
-      this.queue.push({ expected, next, resolve, reject });
+      this.queue.push({ expected, next, overlapped: this.syncing, resolve, reject });
       this.schedule();
     });
   }
@@ -342,8 +350,12 @@ export class WalStore implements StorageBackend {
     this.lastCommit = { segmentId: segment.id, offset: position, length: record.byteLength };
     this.rangeStart = segment.size;
     this.rangeCrc = 0;
+    // A lone commit (its caller awaited the commit before) syncs on this thread; see `syncOn`.
+    const inline =
+      this.inlineSync && batch.length === 1 && this.queue.length === 0 && batch[0]?.overlapped === false;
+    this.syncing = true;
     try {
-      await this.files.sync(this.segments.fdOf(segment));
+      await this.files.sync(this.segments.fdOf(segment), inline);
     } catch (error) {
       const failure = this.fail(
         ioError(
@@ -355,6 +367,8 @@ export class WalStore implements StorageBackend {
       );
       for (const pending of batch) pending.reject(failure);
       return;
+    } finally {
+      this.syncing = false;
     }
     this.root = root;
     this.seq += 1;

@@ -64,6 +64,59 @@ describe('storage-wal: group commit', () => {
     await backend.close();
   });
 
+  it('syncs a lone commit on the calling thread and commits that overlap others in the thread pool', async () => {
+    const hints: boolean[] = [];
+    const fs: WalFileSystem = {
+      ...nodeFileSystem,
+      sync(fd, inline) {
+        hints.push(inline === true);
+        return nodeFileSystem.sync(fd, inline);
+      },
+    };
+    const open = (syncOn?: 'auto' | 'thread-pool') =>
+      openWalBackend({ path: tempDir(), fs, ...(syncOn === undefined ? {} : { syncOn }) });
+    const backend = await open();
+    const pointers = (await backend.writeAtoms(
+      Array.from({ length: 40 }, (_, i) => patternBytes(20, i)),
+    )) as AtomPointer[];
+    // One at a time, each awaited: nothing overlaps, so each syncs inline.
+    hints.length = 0;
+    for (let i = 0; i < 3; i++)
+      expect(await backend.compareAndSetRoot(pointers[i - 1] ?? null, pointers[i] as AtomPointer)).toBe(true);
+    expect(hints).toEqual([true, true, true]);
+    // Two queued together: one flush of both, in the thread pool.
+    hints.length = 0;
+    const together = [3, 4].map((i) =>
+      backend.compareAndSetRoot(pointers[i - 1] as AtomPointer, pointers[i] as AtomPointer),
+    );
+    expect(await Promise.all(together)).toEqual([true, true]);
+    expect(hints).toEqual([false]);
+    // One that arrives while a flush syncs in the thread pool: in the thread pool too. (The
+    // flush starts in the check phase before this test's `setImmediate`; its sync cannot
+    // complete before the poll phase after it.)
+    hints.length = 0;
+    const pair = [5, 6].map((i) =>
+      backend.compareAndSetRoot(pointers[i - 1] as AtomPointer, pointers[i] as AtomPointer),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    const third = backend.compareAndSetRoot(pointers[6] as AtomPointer, pointers[7] as AtomPointer);
+    expect(await Promise.all([...pair, third])).toEqual([true, true, true]);
+    expect(hints).toEqual([false, false]);
+    expect(await backend.readRoot()).toBe(pointers[7]);
+    await backend.close();
+
+    // 'thread-pool': never inline.
+    hints.length = 0;
+    const pooled = await open('thread-pool');
+    const [a, b] = (await pooled.writeAtoms([patternBytes(9, 1), patternBytes(9, 2)])) as AtomPointer[];
+    hints.length = 0;
+    expect(await pooled.compareAndSetRoot(null, a as AtomPointer)).toBe(true);
+    expect(await pooled.compareAndSetRoot(a as AtomPointer, b as AtomPointer)).toBe(true);
+    expect(hints).toEqual([false, false]);
+    await pooled.close();
+    await expect(open('inline' as never)).rejects.toThrow(/syncOn must be 'auto' or 'thread-pool'/);
+  });
+
   it('settles losers of a batch with false after the winners are durable', async () => {
     const dir = tempDir();
     const { fs, count } = instrumentedFs();
