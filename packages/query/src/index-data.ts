@@ -509,9 +509,20 @@ function entryAfter(current: unknown, changes: KeyChanges, unique: boolean, name
     }
     return d;
   }
-  const members: Key[] = [];
-  if (current !== undefined && !removes.some((pk) => compareKeys(pk, current) === 0))
-    members.push(current as Key);
+  const kept = current !== undefined && !removes.some((pk) => compareKeys(pk, current) === 0);
+  if (adds.length > SET_BATCH) {
+    // Many records joining one key (a batch of records with one value): a set built in one
+    // sort, not one scan of the members per record.
+    const d = Dictionary.from<Key, true>(
+      (kept ? [current as Key, ...adds] : adds).map((pk) => [pk, true] as const),
+    );
+    if (unique && d.size > 1) {
+      const [a, b] = [...d.keys()];
+      throw new UniqueConstraintError(name, key, a, b);
+    }
+    return d.size === 1 ? (d.first() as [Key, true])[0] : d;
+  }
+  const members: Key[] = kept ? [current as Key] : [];
   for (const pk of adds) if (!members.some((m) => compareKeys(m, pk) === 0)) members.push(pk);
   if (members.length === 0) return undefined;
   if (members.length === 1) {
