@@ -176,7 +176,13 @@ export class ExpiringCache<K extends Key = Key, V = unknown> {
 
   /** The value of `key` while it is live in the newest commit, read in one `db.read`. */
   get(db: Database, key: K): V | undefined {
-    return db.read((tx) => this.in(tx).get(key));
+    // What `in(tx).get(key)` does, without the view and its callback per read (the hot path).
+    return db.read((tx) => {
+      const record = storedIn<K, V>(tx, this.root)?.get(key);
+      if (record === undefined || !live(record, tx.time)) return undefined;
+      this.#remember(tx, key);
+      return record.value;
+    });
   }
 
   /**
@@ -303,6 +309,18 @@ export class ExpiringCache<K extends Key = Key, V = unknown> {
   }
 }
 
+/** The cache stored under root `root` as `tx` sees it; `invalid-argument` when the root holds something else. */
+function storedIn<K extends Key, V>(
+  tx: Transaction,
+  root: string,
+): IndexedCollection<CacheRecord<K, V>, K> | undefined {
+  const value = tx.get(root);
+  if (value === undefined) return undefined;
+  if (!(value instanceof IndexedCollection))
+    invalidArgument(`root '${root}' does not hold a cache (an IndexedCollection of entries)`);
+  return value as IndexedCollection<CacheRecord<K, V>, K>;
+}
+
 function live(record: CacheRecord, time: number): boolean {
   return record.expiresAt === undefined || record.expiresAt > time;
 }
@@ -321,11 +339,7 @@ export class CacheView<K extends Key, V> {
   }
 
   #stored(): IndexedCollection<CacheRecord<K, V>, K> | undefined {
-    const value = this.#tx.get(this.#cache.root);
-    if (value === undefined) return undefined;
-    if (!(value instanceof IndexedCollection))
-      invalidArgument(`root '${this.#cache.root}' does not hold a cache (an IndexedCollection of entries)`);
-    return value as IndexedCollection<CacheRecord<K, V>, K>;
+    return storedIn<K, V>(this.#tx, this.#cache.root);
   }
 
   /** The time this view judges expiry by (the transaction's). */
