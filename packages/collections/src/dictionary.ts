@@ -27,7 +27,11 @@ import { assertKey, compareKeys, type Key, normalizeKey } from './order.js';
 import { type RangeOptions, toKRange } from './range.js';
 
 /** The updates a dictionary records on a tracked lineage: a keyed map's, plus ranged deletes. */
-type DictionaryOp = KeyedMapOp | { readonly kind: 'deleteRange'; readonly range: KRange };
+type DictionaryOp =
+  | KeyedMapOp
+  | { readonly kind: 'deleteRange'; readonly range: KRange }
+  /** `withChanges`: keys strictly ascending, each with its value or `REMOVED`. */
+  | { readonly kind: 'changes'; readonly keys: readonly unknown[]; readonly vals: readonly unknown[] };
 
 function keysEqual(a: unknown, b: unknown): boolean {
   return compareKeys(a, b) === 0;
@@ -160,8 +164,9 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
    * the changes are sorted and merged into the tree in one walk, so each node on the way to a
    * change is copied once however many changes fall under it, where one call per change
    * copies a whole path per change: for a batch that touches many entries, much less work.
-   * Inside a transaction it makes the `delete` and `set` calls (recorded and replayed as
-   * those are).
+   * Inside a transaction it is recorded as one operation that reads nothing, replayed on a
+   * newer version like the `delete` and `set` calls (with nested collections among the values,
+   * it makes those calls, so that each is tracked per key).
    * @example
    * const d = Dictionary.from<string, number>([['a', 1], ['b', 2]]);
    * [...d.withChanges({ set: [['c', 3]], delete: ['a'] })]; // [['b', 2], ['c', 3]]
@@ -171,12 +176,17 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
     readonly delete?: Iterable<K>;
   }): Dictionary<K, V> {
     const removals = changes.delete ?? [];
-    const sets = changes.set ?? [];
+    let sets = changes.set ?? [];
     if (this._track !== undefined) {
-      let out: Dictionary<K, V> = this;
-      for (const key of removals) out = out.delete(key);
-      for (const [key, value] of sets) out = out.set(key, value);
-      return out;
+      // A nested collection set in a transaction is tracked per key (`set`): one by one then.
+      const given = [...sets];
+      if (given.some(([, value]) => value instanceof TrackedCollection)) {
+        let out: Dictionary<K, V> = this;
+        for (const key of removals) out = out.delete(key);
+        for (const [key, value] of given) out = out.set(key, value);
+        return out;
+      }
+      sets = given;
     }
     const gone = sortedChanges(removals, (key) => {
       assertKey(key);
@@ -204,10 +214,7 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
       keys.push(key);
       vals.push(value);
     }
-    const root = this._slot() as KSlot | undefined;
-    const next = mergeChanges(root, keys, vals, false, nodeCapacity());
-    if (next === root) return this;
-    return new Dictionary<K, V>(next, treeSize(next));
+    return this._derive(this._coreMerge(keys, vals), { kind: 'changes', keys, vals });
   }
 
   /**
@@ -365,6 +372,13 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
     if (next === root) return this;
     return new Dictionary<K, V>(next, treeSize(next));
   }
+  /** @internal Changes sorted by key (`REMOVED`: delete), merged in one walk. */
+  _coreMerge(keys: readonly unknown[], vals: readonly unknown[]): Dictionary<K, V> {
+    const root = this._slot() as KSlot | undefined;
+    const next = mergeChanges(root, keys, vals, false, nodeCapacity());
+    if (next === root) return this;
+    return new Dictionary<K, V>(next, treeSize(next));
+  }
   /** @internal */
   _coreDelete(key: unknown): Dictionary<K, V> {
     const root = this._slot() as KSlot | undefined;
@@ -402,6 +416,8 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
         return this._coreDelete(op.key);
       case 'increment':
         return this._coreIncrement(op.key, op.delta);
+      case 'changes':
+        return this._coreMerge(op.keys, op.vals);
       case 'child':
         return this._replayChild(op, tracker);
       default:
@@ -417,14 +433,18 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
 function sortedChanges<T>(items: Iterable<T>, change: (item: T) => [unknown, unknown]): [unknown, unknown][] {
   const out: [unknown, unknown][] = [];
   let ascending = true;
+  let strings = true;
   for (const item of items) {
     const c = change(item);
+    if (typeof c[0] !== 'string') strings = false;
     if (ascending && out.length > 0 && compareKeys((out[out.length - 1] as [unknown, unknown])[0], c[0]) >= 0)
       ascending = false;
     out.push(c);
   }
   if (ascending) return out;
-  out.sort((x, y) => compareKeys(x[0], y[0]));
+  // Strings sort by UTF-16 code units, as `compareKeys` orders them, without its dispatch.
+  if (strings) out.sort((x, y) => ((x[0] as string) < (y[0] as string) ? -1 : x[0] === y[0] ? 0 : 1));
+  else out.sort((x, y) => compareKeys(x[0], y[0]));
   const kept: [unknown, unknown][] = [];
   for (const c of out) {
     const last = kept[kept.length - 1];

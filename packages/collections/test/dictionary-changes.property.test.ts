@@ -9,7 +9,7 @@ import { branchCapacity, nodeCapacity } from '../src/config.js';
 import { compareKeys, Dictionary, type Key, setNodeCapacity } from '../src/index.js';
 import { KBranch, type KNode, type KSlot } from '../src/internal/keyed-node.js';
 import { load } from '../src/internal/keyed-tree.js';
-import { anyKey, openSpace, roundTrip, type SpaceHandle } from './helpers.js';
+import { anyKey, commitOutcome, openSpace, roundTrip, type SpaceHandle } from './helpers.js';
 
 /**
  * The tree's rules: leaves at one depth, branch keys their child's minimum, sizes exact, nodes
@@ -184,6 +184,85 @@ describe('Dictionary.withChanges', () => {
       expect([...merged]).toEqual(expected);
       const reread = await roundTrip(handle, 'd', merged, 'reopen');
       expect([...reread]).toEqual(expected);
+    });
+  });
+
+  describe('in a transaction', () => {
+    let handle: SpaceHandle;
+    beforeAll(async () => {
+      handle = await openSpace();
+    });
+    afterAll(async () => {
+      await handle.space.close();
+    });
+    type Scores = Dictionary<string, number>;
+    const seed = (entries: [string, number][]) =>
+      handle.space.database('tx').transact((tx) => tx.set('s', Dictionary.from(entries)));
+    const read = () => [
+      ...(handle.space.database('tx').begin({ readOnly: true }).get<Scores>('s') as Scores),
+    ];
+
+    it('is one operation: its own later reads see it, and it replays on a newer version', async () => {
+      await seed([
+        ['a', 1],
+        ['b', 2],
+        ['x', 9],
+      ]);
+      const db = handle.space.database('tx');
+      const t1 = db.begin();
+      const t2 = db.begin();
+      const d1 = (t1.get<Scores>('s') as Scores).withChanges({ set: [['c', 3]], delete: ['a'] });
+      expect(d1.get('a')).toBeUndefined();
+      expect([...d1.keys()]).toEqual(['b', 'c', 'x']);
+      t1.set('s', d1);
+      const d2 = (t2.get<Scores>('s') as Scores).withChanges({
+        set: [
+          ['d', 4],
+          ['b', 20],
+        ],
+      });
+      t2.set('s', d2);
+      expect(await commitOutcome(t1)).toBe('ok');
+      // t2 read nothing: it rebases onto t1's commit, its changes replayed there.
+      expect(await commitOutcome(t2)).toBe('ok');
+      expect(read()).toEqual([
+        ['b', 20],
+        ['c', 3],
+        ['d', 4],
+        ['x', 9],
+      ]);
+    });
+
+    it('conflicts with a transaction that read a key it changed', async () => {
+      await seed([
+        ['a', 1],
+        ['b', 2],
+      ]);
+      const db = handle.space.database('tx');
+      const reader = db.begin();
+      const writer = db.begin();
+      const seen = (reader.get<Scores>('s') as Scores).get('b') ?? 0;
+      reader.set('s', (reader.get<Scores>('s') as Scores).set('a', seen + 1));
+      writer.set('s', (writer.get<Scores>('s') as Scores).withChanges({ set: [['b', 50]] }));
+      expect(await commitOutcome(writer)).toBe('ok');
+      expect(await commitOutcome(reader)).toBe('conflict');
+      expect(read()).toEqual([
+        ['a', 1],
+        ['b', 50],
+      ]);
+    });
+
+    it('sets nested collections one by one, each tracked per key', async () => {
+      await handle.space.database('tx').transact((tx) => tx.set('n', Dictionary.empty<string, Scores>()));
+      await handle.space.database('tx').transact((tx) => {
+        const outer = tx.get<Dictionary<string, Scores>>('n') as Dictionary<string, Scores>;
+        tx.set('n', outer.withChanges({ set: [['cart', Dictionary.from<string, number>([['apple', 1]])]] }));
+      });
+      const outer = handle.space
+        .database('tx')
+        .begin({ readOnly: true })
+        .get<Dictionary<string, Scores>>('n');
+      expect([...(outer?.get('cart') ?? Dictionary.empty())]).toEqual([['apple', 1]]);
     });
   });
 });
