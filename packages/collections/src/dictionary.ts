@@ -92,6 +92,35 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
     return new Dictionary<K, V>(build(keys, vals, nodeCapacity()), keys.length);
   }
 
+  /**
+   * A dictionary of `keys[i]` → `values[i]` (or of every key → `values`, when it is not an
+   * array), for keys already in strictly ascending order: built bottom-up straight from the
+   * arrays, without the entries `from` takes or its sort. Throws `invalid-argument` when two
+   * keys are out of order or equal, or the arrays differ in length. The arrays are not kept.
+   * @example
+   * const d = Dictionary.fromSorted(['a', 'b', 'c'], [1, 2, 3]);
+   * const set = Dictionary.fromSorted([1, 5, 9], true); // a key set: every value true
+   */
+  static fromSorted<K extends Key, V>(keys: readonly K[], values: readonly V[] | V): Dictionary<K, V> {
+    const n = keys.length;
+    const each = !Array.isArray(values);
+    if (!each && (values as readonly V[]).length !== n)
+      invalidArgument(`fromSorted: ${n} keys but ${(values as readonly V[]).length} values`);
+    const ks = new Array<unknown>(n);
+    const vs = new Array<unknown>(n);
+    const one = each ? detach(values) : undefined;
+    for (let i = 0; i < n; i++) {
+      const k = keys[i] as K;
+      if (typeof k !== 'string' && typeof k !== 'number') assertKey(k);
+      const key = normalizeKey(k);
+      if (i > 0 && compareKeys(ks[i - 1], key) >= 0)
+        invalidArgument(`fromSorted: keys must be strictly ascending; key ${i} is not after key ${i - 1}`);
+      ks[i] = key;
+      vs[i] = each ? one : detach((values as readonly V[])[i]);
+    }
+    return new Dictionary<K, V>(build(ks, vs, nodeCapacity()), n);
+  }
+
   get atomType(): string {
     return Dictionary.typeName;
   }

@@ -2,6 +2,8 @@
  * `Dictionary.withChanges`: many sets and deletes merged into the tree in one walk give the
  * dictionary that the same calls one by one give, keep the B+ tree's shape rules, leave the
  * older version intact, and work on trees whose nodes are loaded from storage on demand.
+ * `Dictionary.fromSorted`: a build from sorted arrays gives what `from` gives, and refuses
+ * keys out of order.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -264,5 +266,38 @@ describe('Dictionary.withChanges', () => {
         .get<Dictionary<string, Scores>>('n');
       expect([...(outer?.get('cart') ?? Dictionary.empty())]).toEqual([['apple', 1]]);
     });
+  });
+});
+
+describe('Dictionary.fromSorted', () => {
+  beforeAll(() => setNodeCapacity(8));
+  afterAll(() => setNodeCapacity(64));
+
+  it('gives what from() gives for keys in ascending order, with values or one value for all', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(anyKey, { maxLength: 300, comparator: (a, b) => compareKeys(a, b) === 0 }),
+        (raw) => {
+          const keys = [...raw].sort(compareKeys);
+          const values = keys.map((_, i) => i);
+          const built = Dictionary.fromSorted(keys, values);
+          expect([...built]).toEqual([...Dictionary.from(keys.map((k, i) => [k, i] as const))]);
+          checkTree(built._slot() as KSlot | undefined);
+          const set = Dictionary.fromSorted(keys, true);
+          expect([...set.values()].every((v) => v === true)).toBe(true);
+          expect(set.size).toBe(keys.length);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses keys out of order, repeated keys and arrays of different lengths', () => {
+    expect(() => Dictionary.fromSorted(['b', 'a'], true)).toThrow(/strictly ascending; key 1/);
+    expect(() => Dictionary.fromSorted([1, 1], true)).toThrow(/strictly ascending/);
+    expect(() => Dictionary.fromSorted([0, -0], true)).toThrow(/strictly ascending/);
+    expect(() => Dictionary.fromSorted(['a', 'b'], [1])).toThrow(/2 keys but 1 values/);
+    expect(() => Dictionary.fromSorted([{} as never], true)).toThrow(/not a key/);
+    expect(Dictionary.fromSorted([], []).size).toBe(0);
   });
 });
