@@ -48,9 +48,9 @@ function rankOf(value: unknown): number {
       return RANK_BOOLEAN;
     case 'object':
       if (value === null) return RANK_NULL;
+      if (Array.isArray(value)) return RANK_ARRAY;
       if (value instanceof Date) return RANK_DATE;
       if (value instanceof Uint8Array) return RANK_BYTES;
-      if (Array.isArray(value)) return RANK_ARRAY;
       break;
   }
   return invalidArgument(
@@ -103,6 +103,8 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 export function compareKeys(a: unknown, b: unknown): number {
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   if (typeof a === 'number' && typeof b === 'number') return compareNumbers(a, b);
+  // Composite keys (a composite index's): element by element, without ranking the arrays.
+  if (Array.isArray(a) && Array.isArray(b)) return compareArrays(a, b);
   const ra = rankOf(a);
   const rb = rankOf(b);
   if (ra !== rb) return ra < rb ? -1 : 1;
@@ -119,17 +121,18 @@ export function compareKeys(a: unknown, b: unknown): number {
       return compareNumbers((a as Date).getTime(), (b as Date).getTime());
     case RANK_BYTES:
       return compareBytes(a as Uint8Array, b as Uint8Array);
-    default: {
-      const x = a as readonly unknown[];
-      const y = b as readonly unknown[];
-      const n = Math.min(x.length, y.length);
-      for (let i = 0; i < n; i++) {
-        const c = compareKeys(x[i], y[i]);
-        if (c !== 0) return c;
-      }
-      return x.length === y.length ? 0 : x.length < y.length ? -1 : 1;
-    }
+    default:
+      return compareArrays(a as readonly unknown[], b as readonly unknown[]);
   }
+}
+
+function compareArrays(x: readonly unknown[], y: readonly unknown[]): number {
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const c = compareKeys(x[i], y[i]);
+    if (c !== 0) return c;
+  }
+  return x.length === y.length ? 0 : x.length < y.length ? -1 : 1;
 }
 
 /**

@@ -469,19 +469,39 @@ export function entryAt(root: KSlot, index: number): [KLeaf, number] {
   return [node, index];
 }
 
-/** The number of entries whose key is before the target (`before(key)` is monotone: true, then false). */
+/**
+ * The number of entries whose key is before the target (`before(key)` is monotone: true, then
+ * false). Binary-searches each node on the path (a predicate over composite keys costs a key
+ * comparison per call), then sums the sizes of the children passed.
+ */
 export function countBefore(root: KSlot | undefined, before: (key: unknown) => boolean): number {
   if (root === undefined) return 0;
   let node = load(root);
   let acc = 0;
   while (node instanceof KBranch) {
-    let i = 0;
-    while (i + 1 < node.keys.length && before(node.keys[i + 1])) acc += node.sizes[i++] as number;
-    node = load(node.kids[i] as KSlot);
+    // The last child whose minimum key is before the target (child 0 when none is).
+    const keys = node.keys;
+    let lo = 1;
+    let hi = keys.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(keys[mid])) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    const p = lo - 1;
+    const sizes = node.sizes;
+    for (let i = 0; i < p; i++) acc += sizes[i] as number;
+    node = load(node.kids[p] as KSlot);
   }
-  let i = 0;
-  while (i < node.keys.length && before(node.keys[i])) i++;
-  return acc + i;
+  const keys = node.keys;
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(keys[mid])) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return acc + lo;
 }
 
 /** Builds a tree from keys sorted strictly ascending (and their values); `undefined` when empty. */
