@@ -3,7 +3,7 @@
  * dictionary that the same calls one by one give, keep the B+ tree's shape rules, leave the
  * older version intact, and work on trees whose nodes are loaded from storage on demand.
  * `Dictionary.fromSorted`: a build from sorted arrays gives what `from` gives, and refuses
- * keys out of order.
+ * keys out of order. `countRange` (a binary search per node) counts what the range holds.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -299,5 +299,43 @@ describe('Dictionary.fromSorted', () => {
     expect(() => Dictionary.fromSorted(['a', 'b'], [1])).toThrow(/2 keys but 1 values/);
     expect(() => Dictionary.fromSorted([{} as never], true)).toThrow(/not a key/);
     expect(Dictionary.fromSorted([], []).size).toBe(0);
+  });
+});
+
+describe('Dictionary.countRange', () => {
+  beforeAll(() => setNodeCapacity(8));
+  afterAll(() => setNodeCapacity(64));
+
+  it('counts the entries a range holds, on trees of up to 4 levels, with composite keys too', () => {
+    const bound = fc.integer({ min: -5, max: 1005 });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 1000 }), { minLength: 50, maxLength: 1000 }),
+        fc.array(
+          fc.record(
+            { from: bound, to: bound, fromInclusive: fc.boolean(), toInclusive: fc.boolean() },
+            { requiredKeys: [] },
+          ),
+          { minLength: 1, maxLength: 8 },
+        ),
+        (keys, ranges) => {
+          const d = Dictionary.from(keys.map((k) => [k, k] as const));
+          // The same keys as [k >> 4, k & 15] arrays: the same order, compared element-wise.
+          const pairs = Dictionary.from(keys.map((k) => [[k >> 4, k & 15], k] as const));
+          for (const r of ranges) {
+            const inside = keys.filter(
+              (k) =>
+                (r.from === undefined || (r.fromInclusive === false ? k > r.from : k >= r.from)) &&
+                (r.to === undefined || (r.toInclusive === true ? k <= r.to : k < r.to)),
+            ).length;
+            expect(d.countRange(r)).toBe(inside);
+            // k ↦ [k >> 4, k & 15] keeps the order for k ≥ -16, so the range maps over too.
+            const asPair = (k: number | undefined) => (k === undefined ? undefined : [k >> 4, k & 15]);
+            expect(pairs.countRange({ ...r, from: asPair(r.from), to: asPair(r.to) })).toBe(inside);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
