@@ -106,8 +106,10 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
     const each = !Array.isArray(values);
     if (!each && (values as readonly V[]).length !== n)
       invalidArgument(`fromSorted: ${n} keys but ${(values as readonly V[]).length} values`);
-    const ks = new Array<unknown>(n);
-    const vs = new Array<unknown>(n);
+    // Filled by `push`: packed arrays (a preallocated `new Array(n)` is holey, and the leaves
+    // sliced from it would check for holes on every read).
+    const ks: unknown[] = [];
+    const vs: unknown[] = [];
     const one = each ? detach(values) : undefined;
     for (let i = 0; i < n; i++) {
       const k = keys[i] as K;
@@ -115,8 +117,8 @@ export class Dictionary<K extends Key = Key, V = unknown> extends TrackedCollect
       const key = normalizeKey(k);
       if (i > 0 && compareKeys(ks[i - 1], key) >= 0)
         invalidArgument(`fromSorted: keys must be strictly ascending; key ${i} is not after key ${i - 1}`);
-      ks[i] = key;
-      vs[i] = each ? one : detach((values as readonly V[])[i]);
+      ks.push(key);
+      vs.push(each ? one : detach((values as readonly V[])[i]));
     }
     return new Dictionary<K, V>(build(ks, vs, nodeCapacity()), n);
   }

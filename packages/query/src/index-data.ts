@@ -391,21 +391,21 @@ export function buildTree(
   const { order, ends } = sortedRuns(keys);
   // Keys and values straight into `fromSorted`: the runs come in key order, and a run's
   // primary keys in input (primary-key) order, so neither needs sorting again.
-  const treeKeys: Key[] = new Array(ends.length);
-  const treeVals: unknown[] = new Array(ends.length);
+  const treeKeys: Key[] = [];
+  const treeVals: unknown[] = [];
   let i = 0;
   for (let run = 0; run < ends.length; run++) {
     const first = order[i] as number;
     const key = keys[first] as Key;
     const j = ends[run] as number;
-    treeKeys[run] = key;
-    if (j - i === 1) treeVals[run] = normalizePk(pks[first]);
+    treeKeys.push(key);
+    if (j - i === 1) treeVals.push(normalizePk(pks[first]));
     else {
       if (unique?.(key) === true)
         throw new UniqueConstraintError(name, key, pks[first], pks[order[i + 1] as number]);
-      const members: Key[] = new Array(j - i);
-      for (let m = i; m < j; m++) members[m - i] = normalizePk(pks[order[m] as number] as Key);
-      treeVals[run] = Dictionary.fromSorted(members, true);
+      const members: Key[] = [];
+      for (let m = i; m < j; m++) members.push(normalizePk(pks[order[m] as number] as Key));
+      treeVals.push(Dictionary.fromSorted(members, true));
     }
     i = j;
   }
