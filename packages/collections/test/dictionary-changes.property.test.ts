@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { branchCapacity, nodeCapacity } from '../src/config.js';
-import { compareKeys, Dictionary, type Key, setNodeCapacity } from '../src/index.js';
+import { compareKeys, Dictionary, type Key, type RangeOptions, setNodeCapacity } from '../src/index.js';
 import { KBranch, type KNode, type KSlot } from '../src/internal/keyed-node.js';
 import { load } from '../src/internal/keyed-tree.js';
 import { anyKey, commitOutcome, openSpace, roundTrip, type SpaceHandle } from './helpers.js';
@@ -81,7 +81,7 @@ describe('Dictionary.withChanges', () => {
         fc.uniqueArray(intKey, { maxLength: 600 }),
         fc.array(change, { maxLength: 300 }),
         (initial, changes) => {
-          const base = Dictionary.from(initial.map((k) => [k, -1] as const));
+          const base = Dictionary.from<number, number>(initial.map((k) => [k, -1]));
           const baseEntries = [...base];
           const removals = changes.filter((c) => c[0] === 'delete').map((c) => c[1]);
           const sets = changes.filter((c) => c[0] === 'set').map((c) => [c[1], c[2]] as const);
@@ -321,7 +321,7 @@ describe('Dictionary.countRange', () => {
         (keys, ranges) => {
           const d = Dictionary.from(keys.map((k) => [k, k] as const));
           // The same keys as [k >> 4, k & 15] arrays: the same order, compared element-wise.
-          const pairs = Dictionary.from(keys.map((k) => [[k >> 4, k & 15], k] as const));
+          const pairs = Dictionary.from<Key, number>(keys.map((k) => [[k >> 4, k & 15], k]));
           for (const r of ranges) {
             const inside = keys.filter(
               (k) =>
@@ -330,8 +330,13 @@ describe('Dictionary.countRange', () => {
             ).length;
             expect(d.countRange(r)).toBe(inside);
             // k ↦ [k >> 4, k & 15] keeps the order for k ≥ -16, so the range maps over too.
-            const asPair = (k: number | undefined) => (k === undefined ? undefined : [k >> 4, k & 15]);
-            expect(pairs.countRange({ ...r, from: asPair(r.from), to: asPair(r.to) })).toBe(inside);
+            const pr: RangeOptions<Key> = {
+              ...(r.fromInclusive === undefined ? {} : { fromInclusive: r.fromInclusive }),
+              ...(r.toInclusive === undefined ? {} : { toInclusive: r.toInclusive }),
+              ...(r.from === undefined ? {} : { from: [r.from >> 4, r.from & 15] }),
+              ...(r.to === undefined ? {} : { to: [r.to >> 4, r.to & 15] }),
+            };
+            expect(pairs.countRange(pr)).toBe(inside);
           }
         },
       ),

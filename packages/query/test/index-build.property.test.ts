@@ -1,7 +1,8 @@
 /**
  * Building an index over an existing collection (`createIndex`, `IndexedCollection.from`) sorts
  * the keys in runs of equal keys: all strings and all numbers take a path of their own (distinct
- * keys found with a Map, sorted natively), anything else a comparator sort. Whatever the path,
+ * keys found with a Map, sorted natively; strings nearly all distinct, their positions sorted by
+ * a string comparator), anything else a comparator sort. Whatever the path,
  * the index must answer as a scan of the records does: the same records per key, in key order,
  * ties in primary-key order.
  */
@@ -49,6 +50,40 @@ describe('index builds', () => {
         const expected = [...rows].sort((a, b) => compareKeys(a.k, b.k) || a.id - b.id).map((r) => r.id);
         expect(ordered).toEqual(expected);
       }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('answer as a scan does for strings nearly all distinct (ids, emails), a few repeated', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 40, maxLength: 400 }),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        (distinct, repeats) => {
+          // A few of the keys again, at the end: runs of two or more among distinct keys.
+          const ks = [...distinct, ...repeats.map((r) => distinct[r % distinct.length] as string)];
+          const rows: Row[] = ks.map((k, id) => ({ id, k }));
+          const coll = IndexedCollection.from(rows, { key: 'id' }).createIndex('byK', 'k');
+          const ordered = from(coll)
+            .orderBy('k')
+            .toArray()
+            .map((r) => r.id);
+          const expected = [...rows].sort((a, b) => compareKeys(a.k, b.k) || a.id - b.id).map((r) => r.id);
+          expect(ordered).toEqual(expected);
+          for (const k of new Set(repeats.map((r) => distinct[r % distinct.length] as string)))
+            expect(
+              from(coll)
+                .where('k', '=', k)
+                .toArray()
+                .map((r) => r.id),
+            ).toEqual(rows.filter((r) => r.k === k).map((r) => r.id));
+          expect(coll.indexes()[0]?.keys).toBe(distinct.length);
+          if (repeats.length > 0)
+            expect(() =>
+              IndexedCollection.from(rows, { key: 'id' }).createIndex('u', { path: 'k', unique: true }),
+            ).toThrow(/already holds key/);
+        },
+      ),
       { numRuns: 200 },
     );
   });
