@@ -1,9 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareKeys, Dictionary, type Key, OrderedSet, setNodeCapacity } from '../src/index.js';
-import { KBranch, type KNode, type KSlot } from '../src/internal/keyed-node.js';
-import { load } from '../src/internal/keyed-tree.js';
-import { anyKey, canon, openSpace, roundTrip, type SpaceHandle } from './helpers.js';
+import type { KSlot } from '../src/internal/keyed-node.js';
+import { anyKey, canon, checkTree, openSpace, roundTrip, type SpaceHandle } from './helpers.js';
 
 interface RangeCase {
   from?: Key;
@@ -253,28 +252,3 @@ describe('collections: Dictionary (model-based)', () => {
     );
   });
 });
-
-/** B+ tree invariants: every leaf at one depth, each branch key its child's minimum, sizes exact. */
-function checkTree(root: KSlot | undefined): void {
-  if (root === undefined) return;
-  const depths = new Set<number>();
-  const walk = (node: KNode, depth: number): number => {
-    if (!(node instanceof KBranch)) {
-      expect(node.keys.length).toBeGreaterThan(0);
-      depths.add(depth);
-      return node.keys.length;
-    }
-    let total = 0;
-    node.kids.forEach((slot, i) => {
-      const child = load(slot);
-      expect(compareKeys(node.keys[i], child.keys[0])).toBe(0);
-      const count = walk(child, depth + 1);
-      expect(node.sizes[i]).toBe(count);
-      total += count;
-    });
-    expect(node.count).toBe(total);
-    return total;
-  };
-  walk(load(root), 0);
-  expect(depths.size).toBe(1);
-}

@@ -5,7 +5,11 @@
 import { isConflict, ObjectSpace, type Transaction } from '@proto/atom';
 import { createMemoryLocation, type MemoryLocation, openMemoryBackend } from '@proto/storage-memory';
 import fc from 'fast-check';
-import type { Key } from '../src/index.js';
+import { expect } from 'vitest';
+import { branchCapacity, nodeCapacity } from '../src/config.js';
+import { compareKeys, type Key } from '../src/index.js';
+import { KBranch, type KNode, type KSlot } from '../src/internal/keyed-node.js';
+import { load } from '../src/internal/keyed-tree.js';
 
 export interface SpaceHandle {
   space: ObjectSpace;
@@ -97,4 +101,43 @@ export async function commitOutcome(tx: Transaction): Promise<'ok' | 'conflict'>
     if (isConflict(error)) return 'conflict';
     throw error;
   }
+}
+
+/**
+ * B+ tree rules: leaves at one depth, keys ascending, branch keys their child's minimum, sizes
+ * exact, nodes within capacity, a root branch with two children or more; with `quarterFull`,
+ * nodes below the root at least a quarter full (as `remove` and `withChanges` keep them).
+ */
+export function checkTree(root: KSlot | undefined, rules: { quarterFull?: boolean } = {}): void {
+  if (root === undefined) return;
+  const depths = new Set<number>();
+  const walk = (node: KNode, depth: number): number => {
+    if (rules.quarterFull === true && depth > 0)
+      expect(node instanceof KBranch ? node.kids.length : node.keys.length).toBeGreaterThanOrEqual(
+        (node instanceof KBranch ? branchCapacity() : nodeCapacity()) >>> 2,
+      );
+    if (!(node instanceof KBranch)) {
+      expect(node.keys.length).toBeGreaterThan(0);
+      expect(node.keys.length).toBeLessThanOrEqual(nodeCapacity());
+      for (let i = 1; i < node.keys.length; i++)
+        expect(compareKeys(node.keys[i - 1], node.keys[i])).toBeLessThan(0);
+      depths.add(depth);
+      return node.keys.length;
+    }
+    expect(node.kids.length).toBeLessThanOrEqual(branchCapacity());
+    let total = 0;
+    node.kids.forEach((slot, i) => {
+      const child = load(slot);
+      expect(compareKeys(node.keys[i], child.keys[0])).toBe(0);
+      const count = walk(child, depth + 1);
+      expect(node.sizes[i]).toBe(count);
+      total += count;
+    });
+    expect(node.count).toBe(total);
+    return total;
+  };
+  const top = load(root);
+  if (top instanceof KBranch) expect(top.kids.length).toBeGreaterThan(1);
+  walk(top, 0);
+  expect(depths.size).toBe(1);
 }

@@ -22,9 +22,8 @@
 import type { Key } from '@proto/collections';
 import { UniqueConstraintError } from './errors.js';
 import { IndexData, NO_KEY } from './index-data.js';
-import { KeyMap } from './key-map.js';
 import type { StoredIndex } from './kind-index.js';
-import { keysEqual } from './values.js';
+import { keysEqual, ValueMap } from './values.js';
 
 /** True for an index whose updates a state logs and makes in a batch. */
 export function deferred(ix: StoredIndex): ix is IndexData {
@@ -38,7 +37,7 @@ const BATCH_FROM = 16;
 interface Owners {
   readonly position: number;
   readonly index: IndexData;
-  readonly holders: KeyMap<Key | null>;
+  readonly holders: ValueMap<Key | null>;
 }
 
 /** The record changes of a chain of states since their deferred indexes were last made. */
@@ -53,7 +52,7 @@ export class ChangeLog {
   constructor(base: readonly StoredIndex[]) {
     this.#base = base;
     base.forEach((ix, position) => {
-      if (deferred(ix) && ix.def.unique) this.#owners.push({ position, index: ix, holders: new KeyMap() });
+      if (deferred(ix) && ix.def.unique) this.#owners.push({ position, index: ix, holders: new ValueMap() });
     });
   }
 
@@ -124,7 +123,7 @@ export class ChangeLog {
       }
       return out;
     }
-    const at = new KeyMap<number>();
+    const at = new ValueMap<number>();
     const pks: Key[] = [];
     const befores: unknown[] = [];
     const afters: unknown[] = [];

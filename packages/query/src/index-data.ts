@@ -19,10 +19,9 @@ import { invalidArgument, UniqueConstraintError } from './errors.js';
 import { type Accessor, fnAccessor, pathAccessor } from './expr.js';
 import { type IndexKind, indexKind } from './index-kind.js';
 import { registeredKeyFunction } from './key-function.js';
-import { KeyMap } from './key-map.js';
 import { NO_KEY, type StoredIndex } from './kind-index.js';
 import { getterOf, parsePath, type Visitor, visitorOf } from './path.js';
-import { isKey, keysEqual } from './values.js';
+import { isKey, keysEqual, ValueMap } from './values.js';
 
 /** What an index is built on, as stored. */
 export type IndexTarget = { readonly path: string } | { readonly fn: string };
@@ -273,7 +272,7 @@ export class IndexData implements StoredIndex {
    * a unique index.
    */
   updateAll(pks: readonly Key[], befores: readonly unknown[], afters: readonly unknown[]): IndexData {
-    const touched = new KeyMap<KeyChanges>();
+    const touched = new ValueMap<KeyChanges>();
     const note = (key: Key, pk: Key, add: boolean) => {
       let t = touched.get(key);
       if (t === undefined) {

@@ -198,6 +198,11 @@ export class ValueMap<V> {
     else this.#prim.set(key, value);
   }
 
+  /** The values, primitives' keys' first, each group in insertion order. */
+  values(): V[] {
+    return [...this.#prim.values(), ...this.#comp.values()];
+  }
+
   /** Adds `key` if absent; true when it was added. */
   add(key: unknown, value: V): boolean {
     if (typeof key === 'object' && key !== null) {

@@ -42,7 +42,7 @@ export function mergeChanges(
     return build(k, keyOnly ? null : v, cap);
   }
   const node = load(root);
-  const parts = mergeNode(node, keys, vals, 0, keys.length, keyOnly, cap);
+  const parts = mergeNode(node, { keys, vals, keyOnly, cap }, 0, keys.length);
   if (parts.length === 1 && parts[0] === node) return root;
   let level = parts;
   while (level.length > 1) level = group(level.slice(), level.map(countOf), level.map(firstKey));
@@ -55,30 +55,21 @@ function firstKey(node: KNode): unknown {
   return node.keys[0];
 }
 
-/** The nodes (of `node`'s height, possibly none) that hold `node`'s entries with changes `[lo, hi)` merged in. */
-function mergeNode(
-  node: KNode,
-  keys: readonly unknown[],
-  vals: readonly unknown[],
-  lo: number,
-  hi: number,
-  keyOnly: boolean,
-  cap: number,
-): KNode[] {
-  return node instanceof KLeaf
-    ? mergeLeaf(node, keys, vals, lo, hi, keyOnly, cap)
-    : mergeBranch(node, keys, vals, lo, hi, keyOnly, cap);
+/** The changes of one `mergeChanges` call, and the tree's settings. */
+interface Merge {
+  readonly keys: readonly unknown[];
+  readonly vals: readonly unknown[];
+  readonly keyOnly: boolean;
+  readonly cap: number;
 }
 
-function mergeLeaf(
-  leaf: KLeaf,
-  keys: readonly unknown[],
-  vals: readonly unknown[],
-  lo: number,
-  hi: number,
-  keyOnly: boolean,
-  cap: number,
-): KNode[] {
+/** The nodes (of `node`'s height, possibly none) that hold `node`'s entries with changes `[lo, hi)` merged in. */
+function mergeNode(node: KNode, m: Merge, lo: number, hi: number): KNode[] {
+  return node instanceof KLeaf ? mergeLeaf(node, m, lo, hi) : mergeBranch(node, m, lo, hi);
+}
+
+function mergeLeaf(leaf: KLeaf, m: Merge, lo: number, hi: number): KNode[] {
+  const { keys, vals, keyOnly, cap } = m;
   const lk = leaf.keys;
   const lv = leaf.vals;
   const nk: unknown[] = [];
@@ -135,15 +126,9 @@ function mergeLeaf(
   return out;
 }
 
-function mergeBranch(
-  b: KBranch,
-  keys: readonly unknown[],
-  vals: readonly unknown[],
-  lo: number,
-  hi: number,
-  keyOnly: boolean,
-  cap: number,
-): KNode[] {
+function mergeBranch(b: KBranch, m: Merge, lo: number, hi: number): KNode[] {
+  const keys = m.keys;
+  const cap = m.cap;
   const kids: KSlot[] = [];
   const sizes: number[] = [];
   const mins: unknown[] = [];
@@ -168,7 +153,7 @@ function mergeBranch(
     for (; next < ci; next++) keep(next);
     next = ci + 1;
     const child = load(b.kids[ci] as KSlot);
-    const parts = mergeNode(child, keys, vals, j, end, keyOnly, cap);
+    const parts = mergeNode(child, m, j, end);
     if (parts.length === 1 && parts[0] === child) keep(ci);
     else {
       changed = true;

@@ -3,7 +3,7 @@
  * whole tree) and moves leaf to leaf, forward or in reverse, between two bounds.
  */
 import { KBranch, type KLeaf, type KNode, type KSlot } from './keyed-node.js';
-import { countBefore, load } from './keyed-tree.js';
+import { countBefore, firstNotBefore, load } from './keyed-tree.js';
 import { childOf, leafValue } from './slots.js';
 
 /**
@@ -55,29 +55,13 @@ export class KScan {
       return;
     }
     while (node instanceof KBranch) {
-      const keys = node.keys;
-      let lo = 1;
-      let hi = keys.length - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >>> 1;
-        if (before(keys[mid])) lo = mid + 1;
-        else hi = mid - 1;
-      }
-      const p = lo - 1;
+      const p = firstNotBefore(node.keys, before, 1) - 1;
       this.path.push(node);
       this.pos.push(p);
       node = childOf(node.kids, p);
     }
     this.leaf = node;
-    const keys = node.keys;
-    let lo = 0;
-    let hi = keys.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (before(keys[mid])) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    // lo: first index where before is false.
+    const lo = firstNotBefore(node.keys, before, 0);
     this.i = forward ? lo : lo - 1;
   }
 

@@ -470,6 +470,25 @@ export function entryAt(root: KSlot, index: number): [KLeaf, number] {
 }
 
 /**
+ * The first index from `from` on whose key `before` is false (`keys.length` when there is none),
+ * `before` being monotone over the keys (true, then false): a binary search.
+ */
+export function firstNotBefore(
+  keys: readonly unknown[],
+  before: (key: unknown) => boolean,
+  from: number,
+): number {
+  let lo = from;
+  let hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(keys[mid])) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
  * The number of entries whose key is before the target (`before(key)` is monotone: true, then
  * false). Binary-searches each node on the path (a predicate over composite keys costs a key
  * comparison per call), then sums the sizes of the children passed.
@@ -480,28 +499,12 @@ export function countBefore(root: KSlot | undefined, before: (key: unknown) => b
   let acc = 0;
   while (node instanceof KBranch) {
     // The last child whose minimum key is before the target (child 0 when none is).
-    const keys = node.keys;
-    let lo = 1;
-    let hi = keys.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (before(keys[mid])) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    const p = lo - 1;
+    const p = firstNotBefore(node.keys, before, 1) - 1;
     const sizes = node.sizes;
     for (let i = 0; i < p; i++) acc += sizes[i] as number;
     node = load(node.kids[p] as KSlot);
   }
-  const keys = node.keys;
-  let lo = 0;
-  let hi = keys.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if (before(keys[mid])) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return acc + lo;
+  return acc + firstNotBefore(node.keys, before, 0);
 }
 
 /** Builds a tree from keys sorted strictly ascending (and their values); `undefined` when empty. */
