@@ -239,7 +239,9 @@ function probeExisting(Database: SqliteDatabaseConstructor, path: string): void 
       `${path} is not a SQLite database (no SQLite header); it was left untouched: pass the path of a ProtoBase SQLite database or of a new file`,
     );
   }
-  const walMode = header[18] === 2 && header[19] === 2;
+  // SQLite opens a file in WAL mode when its header's read version (byte 19) is 2, whatever
+  // the write version (byte 18) says.
+  const walMode = header[19] === 2;
   inspectThrough(Database, path, !(walMode && !existsSync(`${path}-wal`)));
 }
 

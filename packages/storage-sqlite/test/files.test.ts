@@ -82,6 +82,29 @@ describe('storage-sqlite: files that are not ProtoBase databases', () => {
     await expectRefusedUntouched(path, 'corrupt');
   });
 
+  // Bytes 18 and 19 of the header are its write and read versions; SQLite opens the file in WAL
+  // mode when the read version is 2, whatever the write version says. Garbage with those bytes
+  // must be refused untouched too: no -wal or -shm left beside it.
+  it.each([
+    [1, 2],
+    [2, 2],
+    [2, 1],
+    [7, 2],
+    [1, 1],
+    [200, 1],
+    [1, 3],
+  ])(
+    'refuses garbage whose header has write version %i and read version %i, leaving it untouched',
+    async (write, read) => {
+      const path = freshPath(dir, `header-${write}-${read}`);
+      const garbage = Buffer.concat([Buffer.from('SQLite format 3\0'), randomBytes(8192)]);
+      garbage[18] = write;
+      garbage[19] = read;
+      writeFileSync(path, garbage);
+      await expectRefusedUntouched(path, 'corrupt');
+    },
+  );
+
   it('refuses with invalid-argument and leaves the file untouched when it is a SQLite database with a users table', async () => {
     const path = foreignDatabase('delete');
     await expectRefusedUntouched(path, 'invalid-argument', [/not a ProtoBase one/, /users/]);
