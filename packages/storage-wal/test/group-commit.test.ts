@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { AtomPointer } from '@proto/atom/storage';
 import { nodeFileSystem, openWalBackend, type WalFileSystem } from '@proto/storage-wal';
 import { describe, expect, it } from 'vitest';
@@ -115,6 +116,17 @@ describe('storage-wal: group commit', () => {
     expect(hints).toEqual([false, false]);
     await pooled.close();
     await expect(open('inline' as never)).rejects.toThrow(/syncOn must be 'auto' or 'thread-pool'/);
+  });
+
+  it('rejects (never throws) when a sync fails, on the calling thread or in the thread pool', async () => {
+    for (const inline of [true, false]) {
+      // A descriptor that was just closed: fdatasync fails with EBADF.
+      const fd = nodeFileSystem.open(join(tempDir(), 'closed'), 'wx+');
+      nodeFileSystem.close(fd);
+      const sync = nodeFileSystem.sync(fd, inline);
+      expect(sync).toBeInstanceOf(Promise);
+      await expect(sync).rejects.toMatchObject({ code: 'EBADF' });
+    }
   });
 
   it('settles losers of a batch with false after the winners are durable', async () => {

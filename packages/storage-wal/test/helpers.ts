@@ -93,9 +93,9 @@ export function instrumentedFs(base: WalFileSystem = nodeFileSystem) {
       before('write', files.get(fd));
       return base.write(fd, buffer, offset, length, position);
     },
-    async sync(fd) {
+    async sync(fd, inline) {
       before('sync', files.get(fd));
-      await base.sync(fd);
+      await base.sync(fd, inline);
     },
     truncate(fd, length) {
       before('truncate', files.get(fd));
