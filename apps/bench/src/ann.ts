@@ -11,7 +11,7 @@
  * scan; hnswlib-node HNSW with its filter callback; exact distances over the filter's
  * candidates as the baseline).
  *
- *   cd apps/bench && node --conditions=@proto/source --import tsx --expose-gc src/ann.ts
+ *   cd apps/bench && node --import tsx --expose-gc src/ann.ts
  *
  * Options: --sizes=20000,100000  --sets=clustered,random  --queries=100  --no-hnsw
  */

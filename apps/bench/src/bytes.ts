@@ -8,7 +8,7 @@
  * and for ProtoBase also the delta records alone (`space.stats().bytesWritten` between
  * checkpoints). Target: at most 2 × V + 1 KiB per commit.
  *
- * Usage: node --conditions=@proto/source --import tsx --expose-gc src/bytes.ts [--commits=2000]
+ * Usage: node --import tsx --expose-gc src/bytes.ts [--commits=2000]
  */
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

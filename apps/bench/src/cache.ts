@@ -11,7 +11,7 @@
  * when it is missing. Each measured loop follows an untimed warm-up of a quarter of its calls. Targets: gets ≥ 10× Redis, durable sets ≥ 1.0× Redis `appendfsync
  * always`, gets within 2× of lru-cache.
  *
- * Usage: node --conditions=@proto/source --import tsx --expose-gc src/cache.ts [--gets=20000] [--sets=2000]
+ * Usage: node --import tsx --expose-gc src/cache.ts [--gets=20000] [--sets=2000]
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -13,7 +13,7 @@
  * the time a subscriber spends running the same query again. Two queries: the top 10 by score
  * (the index gives the order), and the top 10 of one team by score.
  *
- * Usage: node --conditions=@proto/source --import tsx --expose-gc src/changes.ts [--commits=2000]
+ * Usage: node --import tsx --expose-gc src/changes.ts [--commits=2000]
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';

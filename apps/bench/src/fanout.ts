@@ -9,7 +9,7 @@
  * - tree depth.
  * Results are checked (every get returns its record; updates are visible after commit).
  *
- *   cd apps/bench && node --conditions=@proto/source --import tsx src/fanout.ts [--full]
+ *   cd apps/bench && node --import tsx src/fanout.ts [--full]
  *
  * Options: --full (N = 1M instead of 100k), --n=100000, --ops=100000, --rounds=3,
  * --capacities=16,32,64,128,64/128.

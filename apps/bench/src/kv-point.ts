@@ -16,7 +16,7 @@
  * interleaved chunk by chunk (so load from elsewhere falls on all alike), the median of the
  * rounds is reported, with p50/p95 per-op latency from batches of 100 ops.
  *
- *   cd apps/bench && node --conditions=@proto/source --import tsx src/kv-point.ts [--full]
+ *   cd apps/bench && node --import tsx src/kv-point.ts [--full]
  *
  * Options: --full (adds N = 1M), --sizes=10000,100000, --ops=200000, --rounds=3,
  * --no-durable (skip lmdb and better-sqlite3).

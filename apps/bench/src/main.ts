@@ -30,11 +30,9 @@ for (const name of WORKLOADS) {
   if (only !== undefined && !only.includes(name)) continue;
   const script = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
   console.log(`\n# ${name}\n`);
-  const result = spawnSync(
-    process.execPath,
-    ['--conditions=@proto/source', '--import', 'tsx', '--expose-gc', script, ...passed],
-    { stdio: 'inherit' },
-  );
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', script, ...passed], {
+    stdio: 'inherit',
+  });
   if (result.status !== 0) {
     failed++;
     console.error(`workload ${name} failed (exit ${result.status ?? result.signal})`);

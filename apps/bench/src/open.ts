@@ -6,7 +6,7 @@
  * bound configured, and the throughput of those 10k cold reads. Every record read is checked.
  * Each system runs in three fresh processes; the tables show medians.
  *
- *   cd apps/bench && node --conditions=@proto/source --import tsx --expose-gc src/open.ts [--full]
+ *   cd apps/bench && node --import tsx --expose-gc src/open.ts [--full]
  *
  * Options: --full (adds N = 1M), --sizes=10000,100000, --runs=3, --systems=protobase-wal,...
  */
@@ -92,7 +92,7 @@ async function runChild(spec: ChildSpec): Promise<ChildResult> {
   const child = fileURLToPath(new URL('./fixtures/open-child.ts', import.meta.url));
   const { stdout } = await run(
     process.execPath,
-    ['--conditions=@proto/source', '--import', 'tsx', '--expose-gc', child, JSON.stringify(spec)],
+    ['--import', 'tsx', '--expose-gc', child, JSON.stringify(spec)],
     { cwd: BENCH_DIR, maxBuffer: 16 * 2 ** 20 },
   );
   const line = stdout.trim().split('\n').pop() ?? '';

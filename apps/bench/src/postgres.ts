@@ -12,7 +12,7 @@
  * read costs about one batched round trip per tree level. The same again with each read its own
  * `db.read`, whose misses are blocking reads (the backend's worker thread).
  *
- * Usage: node --conditions=@proto/source --import tsx --expose-gc src/postgres.ts
+ * Usage: node --import tsx --expose-gc src/postgres.ts
  *          [--sizes=100000] [--seconds=4] [--processes=1,4,8]
  * Child mode (internal): src/postgres.ts --child=<json>
  */
@@ -185,13 +185,7 @@ function children(spec: ChildSpec, count: number): Promise<unknown[]> {
         new Promise<unknown>((resolve, reject) => {
           const p = spawn(
             process.execPath,
-            [
-              '--conditions=@proto/source',
-              '--import',
-              'tsx',
-              SELF,
-              `--child=${JSON.stringify({ ...spec, seed: spec.seed + i })}`,
-            ],
+            ['--import', 'tsx', SELF, `--child=${JSON.stringify({ ...spec, seed: spec.seed + i })}`],
             { stdio: ['ignore', 'pipe', 'inherit'] },
           );
           let out = '';

@@ -3,7 +3,7 @@
  * 1M-record collection with one composite index, three passes, in a space with the default
  * decoded-atom cache and in one with a 4 GiB cache (p50, p95 and cache misses per query).
  *
- *   cd apps/bench && node --conditions=@proto/source --import tsx --expose-gc src/probe-composite-1m.ts
+ *   cd apps/bench && node --import tsx --expose-gc src/probe-composite-1m.ts
  */
 import { ObjectSpace } from '@proto/atom';
 import { and, field, from, IndexedCollection } from '@proto/query';

@@ -18,7 +18,7 @@
  * the run). Latencies are per query (p50/p95, µs); ratios are peer time / our time (higher is
  * better for us), from medians.
  *
- *   cd apps/bench && node --conditions=@proto/source --import tsx src/query.ts [--full]
+ *   cd apps/bench && node --import tsx src/query.ts [--full]
  *
  * Options: --full (adds N = 1M), --sizes=10000,100000, --only=idx,pk,build,q5, --queries=N.
  */
@@ -30,6 +30,7 @@ import { and, field, from, IndexedCollection } from '@proto/query';
 import { createMemoryLocation, openMemoryBackend } from '@proto/storage-memory';
 import Database from 'better-sqlite3';
 import Loki from 'lokijs';
+import { measuredBuild } from './fixtures/built.js';
 import { sizeForTarget, TargetLog } from './fixtures/ratios.js';
 import { writeResults } from './fixtures/timing.js';
 
@@ -949,6 +950,7 @@ const CARD_IDX_N = 100_000;
 const CARD_Q5_N = 50_000;
 
 async function main(): Promise<void> {
+  measuredBuild();
   const dir = mkdtempSync(join(tmpdir(), 'proto-bench-query-'));
   const log = new TargetLog();
   const idxSize = sizeForTarget(CARD_IDX_N, SIZES);

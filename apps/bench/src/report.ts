@@ -2,7 +2,7 @@
  * Writes the bench report (`docs/bench/`) from the newest result of each workload, without
  * running any: `main.ts` does this after its workloads; run it alone to rebuild the report.
  *
- *   node --conditions=@proto/source --import tsx src/report.ts
+ *   node --import tsx src/report.ts
  */
 import { relative } from 'node:path';
 import { REPORT_DIR, writeReport } from './report/write.js';

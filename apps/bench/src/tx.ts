@@ -9,7 +9,7 @@
  * Every run is checked: the increments visible in the store equal the acknowledged commits, and
  * the batch keys hold their last written records with the right record count.
  *
- *   cd apps/bench && node --conditions=@proto/source --import tsx --expose-gc src/tx.ts [--full]
+ *   cd apps/bench && node --import tsx --expose-gc src/tx.ts [--full]
  *
  * Options: --full (adds N = 1M), --sizes=10000,100000, --seconds=4 (timed per TX-SMALL cell, split
  * into --rounds=5 rounds that interleave the systems),
