@@ -2,7 +2,9 @@
  * Leaves with string keys keep a search index (a common prefix and fingerprints past it) that an
  * insert carries over instead of building again: at either end when the new key shares the
  * prefix, and into both halves of a split. Lookups must stay exact through all of that, for
- * keys present, keys absent between them, and keys outside every prefix.
+ * keys present, keys absent between them, and keys outside every prefix. A removal that leaves a
+ * child's first key shares the branch's keys and index with the version before it: both versions
+ * must stay exact.
  */
 import { describe, expect, it } from 'vitest';
 import { Dictionary } from '../src/index.js';
@@ -47,5 +49,33 @@ describe('string search index across inserts and splits', () => {
     }
     const absent = ['item-', 'item-0000000', 'item-~', 'zz-', 'zz-9999999', 'a', '', 'item-00000a'];
     expectExact(d, new Map([...present].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), absent);
+  });
+
+  it('stays exact through removals, in the new version and in the one it was derived from', () => {
+    const all = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) all.set(`key-${pad(i * 3)}`, i);
+    const before = Dictionary.from([...all]);
+    expectExact(before, all, []);
+    const present = new Map(all);
+    let d = before;
+    let seed = 11;
+    const next = () => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed;
+    };
+    for (let i = 0; i < 6_000; i++) {
+      // Random keys, and runs of neighbours (which take the first keys of leaves and branches).
+      const at = i % 4 === 0 ? (Math.floor(i / 4) * 7) % 20_000 : next() % 20_000;
+      const k = `key-${pad(at * 3)}`;
+      present.delete(k);
+      d = d.delete(k);
+      expect(d.get(k), k).toBeUndefined();
+      const probe = `key-${pad((next() % 20_000) * 3)}`;
+      expect(d.get(probe), probe).toBe(present.get(probe));
+    }
+    const absent = ['key-', 'key-0000001', 'key-~', 'a', '', `key-${pad(60_001)}`];
+    expectExact(d, present, absent);
+    // The version the removals started from is unchanged.
+    expectExact(before, all, absent);
   });
 });

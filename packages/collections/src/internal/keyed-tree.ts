@@ -427,14 +427,19 @@ function branchRemove(b: KBranch, key: unknown, cap: number): KBranch | undefine
     if (b.kids.length === 1) return undefined;
     return new KBranch(removeAt(b.keys, ci), removeAt(b.kids, ci), removeAt(b.sizes, ci), b.count - 1);
   }
-  const keys = b.keys.slice();
   const kids = b.kids.slice();
   const sizes = b.sizes.slice();
-  keys[ci] = nc.keys[0];
   kids[ci] = nc;
   sizes[ci] = countOf(nc);
   const min = (nc instanceof KLeaf ? cap : branchCapacity()) >>> 2;
-  if (widthOf(nc) >= min || kids.length === 1) return new KBranch(keys, kids, sizes, b.count - 1);
+  const balanced = widthOf(nc) >= min || kids.length === 1;
+  // Most removals leave the child's first key: the branch keeps its keys and their search index
+  // (as an insertion does), instead of a copy whose index the next search builds again.
+  if (balanced && b.keys[ci] === nc.keys[0])
+    return inheritIndex(b, new KBranch(b.keys, kids, sizes, b.count - 1));
+  const keys = b.keys.slice();
+  keys[ci] = nc.keys[0];
+  if (balanced) return new KBranch(keys, kids, sizes, b.count - 1);
   const li = ci > 0 ? ci - 1 : ci;
   const merged = rebalance(load(kids[li] as KSlot), load(kids[li + 1] as KSlot), cap);
   const mk = merged.map((n) => n.keys[0]);
