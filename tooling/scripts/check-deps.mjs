@@ -18,7 +18,10 @@ const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.u
 const ALLOWED = {
   '@proto/atom': { runtime: [], dev: ['@proto/storage-memory'] },
   '@proto/storage-memory': { runtime: ['@proto/atom'], dev: ['@proto/storage-conformance'] },
-  '@proto/storage-wal': { runtime: ['@proto/atom'], dev: ['@proto/storage-conformance'] },
+  '@proto/storage-wal': {
+    runtime: ['@proto/atom'],
+    dev: ['@proto/storage-conformance', '@proto/collections'],
+  },
   '@proto/storage-sqlite': { runtime: ['@proto/atom'], dev: ['@proto/storage-conformance'] },
   '@proto/storage-postgres': {
     runtime: ['@proto/atom'],

@@ -13,6 +13,7 @@ import { StorageError, TransactionError } from '../errors.js';
 import { CommitRecord, DeltaRecord, SpaceState } from '../state.js';
 import type { AtomPointer } from '../storage/backend.js';
 import type { CommitInfo, Snapshot } from '../transaction.js';
+import type { CheckpointTiming } from './ahead.js';
 import { applyChanges, changesBetween } from './delta.js';
 import { type AtomStore, newMisses } from './store.js';
 
@@ -99,12 +100,24 @@ export class History {
 
   readonly #clock: () => number;
 
-  /** `limit`: earlier commits kept (a non-negative integer); both checked by the caller. */
-  constructor(store: AtomStore, limit: number, policy: CheckpointPolicy, clock: () => number = Date.now) {
+  readonly #timing: CheckpointTiming | undefined;
+
+  /**
+   * `limit`: earlier commits kept (a non-negative integer); both checked by the caller.
+   * `timing`: when a checkpoint that falls due is written (default: at once).
+   */
+  constructor(
+    store: AtomStore,
+    limit: number,
+    policy: CheckpointPolicy,
+    clock: () => number = Date.now,
+    timing?: CheckpointTiming,
+  ) {
     this.#store = store;
     this.#limit = limit;
     this.#policy = policy;
     this.#clock = clock;
+    this.#timing = timing;
   }
 
   /** The newest commit known to be durable. */
@@ -291,8 +304,12 @@ export class History {
     const timestamp = Math.max(this.#clock(), base.timestamp);
     const kept = this.#keep(base);
     const policy = this.#policy;
-    const due = checkpoint || base.deltas + 1 > policy.commits || base.deltaBytes >= policy.bytes;
-    if (due || base.pointer === null) return this.#checkpoint(sequence, timestamp, state, kept);
+    const due = base.deltas + 1 > policy.commits || base.deltaBytes >= policy.bytes;
+    // A due checkpoint may wait for its background writer (`timing`), but not past twice the interval.
+    const overdue = base.deltas + 1 > 2 * policy.commits || base.deltaBytes >= 2 * policy.bytes;
+    const now =
+      checkpoint || base.pointer === null || (due && (overdue || (this.#timing?.ready(base) ?? true)));
+    if (now) return this.#checkpoint(sequence, timestamp, state, kept);
     const baseRef = new AtomRef<CommitRecord | DeltaRecord>(base.pointer, this.#store.loader);
     const record = new DeltaRecord(sequence, timestamp, baseRef, changesBetween(base.state, state));
     return {

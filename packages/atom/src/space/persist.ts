@@ -134,6 +134,90 @@ export async function persist(root: Atom, sink: AtomSink): Promise<{ pointer: At
   return { pointer, bytes };
 }
 
+/**
+ * Writes ahead of a checkpoint: up to about `maxBytes` of the atoms reachable from `root` that
+ * are not stored yet and refer only to stored atoms (the bottom of what is unwritten: leaves
+ * first, then the branches whose children are all written), in one backend call, stamped as
+ * stored like `persist`'s. Resolves with their pointers and bytes; fewer than `maxBytes` means the
+ * walk met every unwritten atom (what is left is the parents of what it just wrote). The atoms
+ * are unreachable until a checkpoint refers to them; a checkpoint's `persist` then skips them.
+ */
+export async function writeAhead(
+  root: Atom,
+  sink: AtomSink,
+  maxBytes: number,
+): Promise<{ pointers: AtomPointer[]; bytes: number }> {
+  const loader = sink.loader;
+  const spaceId = loader.spaceId;
+  const stored = (atom: Atom) => atom[ATOM_POINTER] !== undefined && atom[ATOM_LOADER]?.spaceId === spaceId;
+  const early = (value: object): AtomPointer | undefined => {
+    if (value instanceof AtomRef) {
+      if (value.loader.spaceId !== spaceId) throw foreign();
+      return value.pointer;
+    }
+    if (value instanceof Atom) {
+      if (!stored(value)) throw NOT_STORED;
+      return value[ATOM_POINTER];
+    }
+    return undefined;
+  };
+  const atoms: Atom[] = [];
+  const encoded: Uint8Array[] = [];
+  const segments: (LazyValue | number)[][] = [];
+  const visited = new Set<Atom>();
+  let bytes = 0;
+  const visit = (atom: Atom): void => {
+    if (bytes >= maxBytes || stored(atom) || visited.has(atom)) return;
+    visited.add(atom);
+    let children: Iterable<Atom | AtomRef> | undefined = atom.childAtoms?.();
+    if (children !== undefined) {
+      let ready = true;
+      for (const child of children) {
+        if (child instanceof AtomRef) {
+          if (child.loader.spaceId !== spaceId) throw foreign();
+        } else if (!stored(child)) {
+          ready = false;
+          visit(child);
+        }
+      }
+      if (!ready) return;
+    }
+    const own: (LazyValue | number)[] = [];
+    const payload = atom.toPayload();
+    try {
+      const frame = encodeAtom(atom.atomType, payload, {
+        reference: early,
+        origin: loader,
+        segment: (value: LazyValue, start: number, end: number) => {
+          own.push(value, start, end);
+        },
+      });
+      atoms.push(atom);
+      encoded.push(frame);
+      segments.push(own);
+      bytes += frame.byteLength;
+    } catch (error) {
+      if (error !== NOT_STORED) throw error;
+      children = collectAtoms(payload, loader);
+      for (const child of children) if (child instanceof Atom) visit(child);
+    }
+  };
+  visit(root);
+  if (atoms.length === 0) return { pointers: [], bytes: 0 };
+  const pointers = await sink.writeAtoms(encoded);
+  for (let i = 0; i < atoms.length; i++) {
+    const atom = atoms[i] as Atom;
+    const frame = encoded[i] as Uint8Array;
+    const own = segments[i] as (LazyValue | number)[];
+    // Written by a commit meanwhile: that copy is the one its parents refer to.
+    if (stored(atom)) continue;
+    for (let s = 0; s < own.length; s += 3)
+      (own[s] as LazyValue).bind(frame, own[s + 1] as number, own[s + 2] as number, loader);
+    sink.stored(atom, pointers[i] as AtomPointer, frame);
+  }
+  return { pointers: [...pointers], bytes };
+}
+
 /** Thrown by the early encoding's reference hook at a child not stored yet. */
 const NOT_STORED: unique symbol = Symbol('not stored');
 

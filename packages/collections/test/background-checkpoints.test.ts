@@ -1,0 +1,118 @@
+/**
+ * Checkpoints written in the background: when a checkpoint falls due (an interval of at least
+ * 5,000 delta records and 4 MiB, as the default policy), the state of that moment is written in
+ * slices between commits and the checkpoint follows once it is, writing only what changed
+ * since. Checked as a user meets it: every commit stays readable and durable, a reopen replays
+ * to the same data, a checkpoint asked for is written at once, and one is always written by
+ * twice the interval.
+ */
+import { ObjectSpace } from '@proto/atom';
+import { createMemoryLocation, openMemoryBackend } from '@proto/storage-memory';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Dictionary } from '../src/index.js';
+
+type Records = Dictionary<string, string>;
+
+const open: ObjectSpace[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+const COMMITS = 5_000;
+const policy = { checkpoint: { commits: COMMITS, bytes: 64 * 1024 * 1024 } };
+const N = 20_000;
+const key = (i: number) => `key-${String(i).padStart(6, '0')}`;
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function build(location = createMemoryLocation()) {
+  const space = await ObjectSpace.open(await openMemoryBackend({ location }), policy);
+  open.push(space);
+  const db = space.database('app');
+  await db.transact((tx) => {
+    tx.set('records', Dictionary.from(Array.from({ length: N }, (_, i) => [key(i), `v0-${i}`] as const)));
+  });
+  return { space, db, location };
+}
+
+/** Commits one update of a pseudo-random key; the model follows. */
+function updater(db: ReturnType<ObjectSpace['database']>, model: Map<string, string>) {
+  let seed = 12_345;
+  let n = 0;
+  return async () => {
+    seed = (seed * 48_271) % 2_147_483_647;
+    const k = key(seed % N);
+    const v = `v${++n}-${k}`;
+    model.set(k, v);
+    await db.transact((tx) => {
+      tx.set('records', (tx.get<Records>('records') as Records).set(k, v));
+    });
+  };
+}
+
+describe('collections: checkpoints written in the background', () => {
+  it('writes a due checkpoint after its state is written, between commits, and loses nothing', async () => {
+    const { space, db, location } = await build();
+    const model = new Map(Array.from({ length: N }, (_, i) => [key(i), `v0-${i}`] as const));
+    const update = updater(db, model);
+    const start = space.stats();
+    // The first commit is the checkpoint that builds; COMMITS delta records follow before one is due.
+    for (let i = 0; i < COMMITS; i++) await update();
+    expect(space.stats().checkpoints).toBe(start.checkpoints);
+    expect(space.stats().atomsWrittenAhead).toBe(0);
+    // Due now: the next commits are delta records while the state of this moment is written.
+    let commits = 0;
+    while (space.stats().checkpoints === start.checkpoints) {
+      await update();
+      await turn();
+      commits++;
+      expect(commits, 'a checkpoint by twice the interval').toBeLessThanOrEqual(COMMITS);
+    }
+    const stats = space.stats();
+    expect(stats.atomsWrittenAhead).toBeGreaterThan(N / 64 / 2);
+    expect(stats.aheadSlices).toBeGreaterThan(0);
+    expect(stats.aheadFailures).toBe(0);
+    // Every commit reads back, now and after a reopen (which replays no more than the interval).
+    const check = (records: Records | undefined) => {
+      expect(records?.size).toBe(N);
+      for (const [k, v] of model) if (records?.get(k) !== v) expect(records?.get(k), k).toBe(v);
+    };
+    check(db.begin({ readOnly: true }).get<Records>('records'));
+    await space.close();
+    const again = await ObjectSpace.open(await openMemoryBackend({ location }), policy);
+    open.push(again);
+    check(again.database('app').begin({ readOnly: true }).get<Records>('records'));
+  });
+
+  it('writes the checkpoint at once when asked for, and by twice the interval when the pass cannot run', async () => {
+    const { space, db } = await build();
+    const model = new Map<string, string>();
+    const update = updater(db, model);
+    for (let i = 0; i < COMMITS + 10; i++) await update();
+    // Due and deferred: the pass has not had a turn of the event loop yet.
+    const before = space.stats().checkpoints;
+    await space.checkpoint();
+    expect(space.stats().checkpoints).toBe(before + 1);
+    // Never yielding to the event loop, the pass never writes: the checkpoint is the commit after
+    // 2 × COMMITS delta records.
+    let commits = 0;
+    while (space.stats().checkpoints === before + 1) {
+      await update();
+      commits++;
+    }
+    expect(commits).toBe(2 * COMMITS + 1);
+    for (const [k, v] of model) expect(db.begin({ readOnly: true }).get<Records>('records')?.get(k)).toBe(v);
+  });
+
+  it('leaves short intervals as they were: a checkpoint as soon as it is due', async () => {
+    const space = await ObjectSpace.open(await openMemoryBackend(), { checkpoint: { commits: 100 } });
+    open.push(space);
+    const db = space.database('app');
+    for (let i = 0; i < 202; i++) {
+      await db.transact((tx) => tx.set('n', i));
+      await turn();
+    }
+    // Commit 1 builds; then a checkpoint after each 100 delta records: commit 102 (and 203).
+    expect(space.stats().checkpoints).toBe(2);
+    expect(space.stats().atomsWrittenAhead).toBe(0);
+  });
+});
