@@ -87,7 +87,7 @@ export interface SpaceStats {
   /**
    * Tree nodes a checkpoint wrote in the background: when one falls due, the state of that
    * moment is written in slices between commits, and the checkpoint follows once it is (for
-   * checkpoint intervals of at least 5,000 commits and 4 MiB, as the default). See the README,
+   * checkpoints that fall due after at least 5,000 delta records, as the default's 10,000). See the README,
    * "What a commit writes".
    */
   readonly atomsWrittenAhead: number;

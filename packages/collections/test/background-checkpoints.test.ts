@@ -1,6 +1,6 @@
 /**
- * Checkpoints written in the background: when a checkpoint falls due (an interval of at least
- * 5,000 delta records and 4 MiB, as the default policy), the state of that moment is written in
+ * Checkpoints written in the background: when a checkpoint falls due after at least 5,000 delta
+ * records (the default policy's 10,000), the state of that moment is written in
  * slices between commits and the checkpoint follows once it is, writing only what changed
  * since. Checked as a user meets it: every commit stays readable and durable, a reopen replays
  * to the same data, a checkpoint asked for is written at once, and one is always written by
@@ -103,16 +103,30 @@ describe('collections: checkpoints written in the background', () => {
     for (const [k, v] of model) expect(db.begin({ readOnly: true }).get<Records>('records')?.get(k)).toBe(v);
   });
 
-  it('leaves short intervals as they were: a checkpoint as soon as it is due', async () => {
-    const space = await ObjectSpace.open(await openMemoryBackend(), { checkpoint: { commits: 100 } });
-    open.push(space);
-    const db = space.database('app');
-    for (let i = 0; i < 202; i++) {
-      await db.transact((tx) => tx.set('n', i));
-      await turn();
+  it('writes a checkpoint due after fewer delta records as soon as it is due', async () => {
+    // By the commit count, and by the byte bound (large values reach it after a few commits).
+    for (const [checkpoint, value] of [
+      [{ commits: 100 }, 'v'],
+      [{ commits: 10_000, bytes: 64 * 1024 }, 'v'.repeat(1024)],
+    ] as const) {
+      const space = await ObjectSpace.open(await openMemoryBackend(), { checkpoint });
+      open.push(space);
+      const db = space.database('app');
+      let checkpoints = 0;
+      for (let i = 0; i < 202; i++) {
+        const before = space.stats().checkpoints;
+        await db.transact((tx) => {
+          const d = tx.get<Records>('records') ?? Dictionary.empty<string, string>();
+          tx.set('records', d.set(key(i % 50), `${i}${value}`));
+        });
+        if (space.stats().checkpoints > before) checkpoints++;
+        await turn();
+      }
+      // Commit 1 builds (a checkpoint); one follows each time the policy says, never deferred:
+      // commit 102 by the count, every 64 KiB of about 1 KiB delta records by the bytes.
+      if ('bytes' in checkpoint) expect(checkpoints).toBeGreaterThanOrEqual(3);
+      else expect(checkpoints).toBe(2);
+      expect(space.stats().atomsWrittenAhead).toBe(0);
     }
-    // Commit 1 builds; then a checkpoint after each 100 delta records: commit 102 (and 203).
-    expect(space.stats().checkpoints).toBe(2);
-    expect(space.stats().atomsWrittenAhead).toBe(0);
   });
 });

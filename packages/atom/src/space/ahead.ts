@@ -15,8 +15,10 @@
  * (`checkpoint()`, `close()`) or overdue (twice the interval) is written at once, with what the
  * writer stored so far. A failed slice ends the pass (counted in `aheadFailures`): the
  * checkpoint is then written in the commit path, which reports a lasting failure through its
- * commit. Only for intervals of at least `MIN_COMMITS` delta records and `MIN_BYTES` (the
- * default policy qualifies): shorter ones have small checkpoints, written as they fall due.
+ * commit. Only for checkpoints that fall due after at least `MIN_COMMITS` delta records (the
+ * default policy's 10,000 do): after fewer, few nodes changed, and the checkpoint is written as it
+ * falls due (as it is when large values reach the byte bound first: each changed one is written
+ * with its delta record already, and a pass would only write the leaves twice).
  */
 import type { AtomPointer } from '../storage/backend.js';
 import type { CheckpointPolicy, Head } from './history.js';
@@ -24,9 +26,8 @@ import { type AtomSink, writeAhead } from './persist.js';
 
 /** Encoded bytes written per slice (one backend call). */
 export const SLICE_BYTES = 128 * 1024;
-/** The smallest checkpoint interval written in the background. */
+/** The fewest delta records since the last checkpoint for a due one to be written in the background. */
 export const MIN_COMMITS = 5_000;
-export const MIN_BYTES = 4 * 1024 * 1024;
 
 /** Passes over a snapshot before the checkpoint is written regardless. */
 export const MAX_PASSES = 3;
@@ -58,7 +59,6 @@ export interface CheckpointTiming {
 
 export class AheadWriter implements CheckpointTiming {
   readonly #sink: AtomSink;
-  readonly #enabled: boolean;
   readonly #policy: CheckpointPolicy;
   /** The pass under way or done since the last checkpoint. */
   #pass: Pass | undefined;
@@ -75,7 +75,6 @@ export class AheadWriter implements CheckpointTiming {
   constructor(sink: AtomSink, policy: CheckpointPolicy) {
     this.#sink = sink;
     this.#policy = policy;
-    this.#enabled = policy.commits >= MIN_COMMITS && policy.bytes >= MIN_BYTES;
   }
 
   stats(): AheadStats {
@@ -83,7 +82,7 @@ export class AheadWriter implements CheckpointTiming {
   }
 
   ready(base: Head): boolean {
-    if (!this.#enabled || this.#closed || this.#held > 0) return true;
+    if (base.deltas < MIN_COMMITS || this.#closed || this.#held > 0) return true;
     const pass = this.#pass;
     if (pass === undefined) {
       this.#start(base, 1);
