@@ -33,22 +33,10 @@ export async function persist(root: Atom, sink: AtomSink): Promise<{ pointer: At
   const ahead = new Map<Atom, { bytes: Uint8Array; segments: (LazyValue | number)[] }>();
   const loader = sink.loader;
   const spaceId = loader.spaceId;
-  const stored = (atom: Atom) => atom[ATOM_POINTER] !== undefined && atom[ATOM_LOADER]?.spaceId === spaceId;
-  const reference = (value: object): AtomPointer | undefined => {
-    if (value instanceof AtomRef) {
-      if (value.loader.spaceId !== spaceId) throw foreign();
-      return value.pointer;
-    }
-    if (value instanceof Atom) return value[ATOM_POINTER];
-    return undefined;
-  };
   // Encoding an atom before knowing its children: a child not stored here stops it, and the
   // payload is walked instead. Most atoms (leaves, delta records, cells of plain values) refer
   // only to stored atoms, so they are encoded once and never walked.
-  const early = (value: object): AtomPointer | undefined => {
-    if (value instanceof Atom && !stored(value)) throw NOT_STORED;
-    return reference(value);
-  };
+  const { stored, reference, early } = referenceHooks(loader);
   const visit = (atom: Atom): number => {
     if (stored(atom)) return -1;
     const known = heights.get(atom);
@@ -58,16 +46,8 @@ export async function persist(root: Atom, sink: AtomSink): Promise<{ pointer: At
     let height = 0;
     let children: Iterable<Atom | AtomRef> | undefined = atom.childAtoms?.();
     if (children === undefined) {
-      const segments: (LazyValue | number)[] = [];
       try {
-        const bytes = encodeAtom(atom.atomType, payload, {
-          reference: early,
-          origin: loader,
-          segment: (value: LazyValue, start: number, end: number) => {
-            segments.push(value, start, end);
-          },
-        });
-        ahead.set(atom, { bytes, segments });
+        ahead.set(atom, encodeCollecting(atom, payload, early, loader));
         children = [];
       } catch (error) {
         if (error !== NOT_STORED) throw error;
@@ -149,18 +129,7 @@ export async function writeAhead(
 ): Promise<{ pointers: AtomPointer[]; bytes: number }> {
   const loader = sink.loader;
   const spaceId = loader.spaceId;
-  const stored = (atom: Atom) => atom[ATOM_POINTER] !== undefined && atom[ATOM_LOADER]?.spaceId === spaceId;
-  const early = (value: object): AtomPointer | undefined => {
-    if (value instanceof AtomRef) {
-      if (value.loader.spaceId !== spaceId) throw foreign();
-      return value.pointer;
-    }
-    if (value instanceof Atom) {
-      if (!stored(value)) throw NOT_STORED;
-      return value[ATOM_POINTER];
-    }
-    return undefined;
-  };
+  const { stored, early } = referenceHooks(loader);
   const atoms: Atom[] = [];
   const encoded: Uint8Array[] = [];
   const segments: (LazyValue | number)[][] = [];
@@ -182,20 +151,13 @@ export async function writeAhead(
       }
       if (!ready) return;
     }
-    const own: (LazyValue | number)[] = [];
     const payload = atom.toPayload();
     try {
-      const frame = encodeAtom(atom.atomType, payload, {
-        reference: early,
-        origin: loader,
-        segment: (value: LazyValue, start: number, end: number) => {
-          own.push(value, start, end);
-        },
-      });
+      const frame = encodeCollecting(atom, payload, early, loader);
       atoms.push(atom);
-      encoded.push(frame);
-      segments.push(own);
-      bytes += frame.byteLength;
+      encoded.push(frame.bytes);
+      segments.push(frame.segments);
+      bytes += frame.bytes.byteLength;
     } catch (error) {
       if (error !== NOT_STORED) throw error;
       children = collectAtoms(payload, loader);
@@ -220,6 +182,47 @@ export async function writeAhead(
 
 /** Thrown by the early encoding's reference hook at a child not stored yet. */
 const NOT_STORED: unique symbol = Symbol('not stored');
+
+/** Encodes `atom`'s payload, collecting the stored values it copied (value, start, end each). */
+function encodeCollecting(
+  atom: Atom,
+  payload: unknown,
+  reference: (value: object) => AtomPointer | undefined,
+  origin: AtomLoader,
+): { bytes: Uint8Array; segments: (LazyValue | number)[] } {
+  const segments: (LazyValue | number)[] = [];
+  const bytes = encodeAtom(atom.atomType, payload, {
+    reference,
+    origin,
+    segment: (value: LazyValue, start: number, end: number) => {
+      segments.push(value, start, end);
+    },
+  });
+  return { bytes, segments };
+}
+
+/**
+ * The encoder's reference hooks for writing to the space of `loader`: whether an atom is stored
+ * there, the pointer of a child (`reference`; another space's reference rejects), and `early`,
+ * which also throws `NOT_STORED` at a child not stored yet.
+ */
+function referenceHooks(loader: AtomLoader) {
+  const spaceId = loader.spaceId;
+  const stored = (atom: Atom) => atom[ATOM_POINTER] !== undefined && atom[ATOM_LOADER]?.spaceId === spaceId;
+  const reference = (value: object): AtomPointer | undefined => {
+    if (value instanceof AtomRef) {
+      if (value.loader.spaceId !== spaceId) throw foreign();
+      return value.pointer;
+    }
+    if (value instanceof Atom) return value[ATOM_POINTER];
+    return undefined;
+  };
+  const early = (value: object): AtomPointer | undefined => {
+    if (value instanceof Atom && !stored(value)) throw NOT_STORED;
+    return reference(value);
+  };
+  return { stored, reference, early };
+}
 
 /** Objects `collectAtoms` visits before it remembers them. */
 const REMEMBER_AFTER = 4096;
