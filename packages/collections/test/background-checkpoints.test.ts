@@ -6,7 +6,7 @@
  * to the same data, a checkpoint asked for is written at once, and one is always written by
  * twice the interval.
  */
-import { ObjectSpace } from '@proto/atom';
+import { ObjectSpace, type StorageBackend } from '@proto/atom';
 import { createMemoryLocation, openMemoryBackend } from '@proto/storage-memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Dictionary } from '../src/index.js';
@@ -23,6 +23,20 @@ const policy = { checkpoint: { commits: COMMITS, bytes: 64 * 1024 * 1024 } };
 const N = 20_000;
 const key = (i: number) => `key-${String(i).padStart(6, '0')}`;
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Two spaces on one backend, as two processes on a shared multi-process backend would be. */
+function shared(backend: StorageBackend): StorageBackend {
+  return {
+    name: backend.name,
+    capabilities: { ...backend.capabilities, multiProcess: true, reclaim: false },
+    writeAtoms: (atoms) => backend.writeAtoms(atoms),
+    readAtom: (p) => backend.readAtom(p),
+    readAtomSync: (p) => (backend.readAtomSync as (p: string) => Uint8Array)(p),
+    readRoot: () => backend.readRoot(),
+    compareAndSetRoot: (e, n) => backend.compareAndSetRoot(e, n),
+    close: async () => undefined,
+  };
+}
 
 async function build(location = createMemoryLocation()) {
   const space = await ObjectSpace.open(await openMemoryBackend({ location }), policy);
@@ -127,6 +141,44 @@ describe('collections: checkpoints written in the background', () => {
       if ('bytes' in checkpoint) expect(checkpoints).toBeGreaterThanOrEqual(3);
       else expect(checkpoints).toBe(2);
       expect(space.stats().atomsWrittenAhead).toBe(0);
+    }
+  });
+
+  it('starts a new pass when another space on the backend wrote the checkpoint it prepared', async () => {
+    const backend = await openMemoryBackend();
+    const one = await ObjectSpace.open(shared(backend), policy);
+    const two = await ObjectSpace.open(shared(backend), policy);
+    open.push(one, two);
+    const db = one.database('app');
+    await db.transact((tx) => {
+      tx.set('records', Dictionary.from(Array.from({ length: N }, (_, i) => [key(i), `v0-${i}`] as const)));
+    });
+    const model = new Map<string, string>();
+    const update = updater(db, model);
+    // Due, and its pass done; then the other space writes a checkpoint first.
+    for (let i = 0; i < COMMITS + 1; i++) await update();
+    // The pass writes the state of that moment in a few slices, one per turn of the event loop.
+    for (let i = 0; i < 200; i++) await turn();
+    expect(one.stats().atomsWrittenAhead).toBeGreaterThan(0);
+    await two.refresh();
+    await two.checkpoint();
+    const written = one.stats().atomsWrittenAhead;
+    const checkpoints = one.stats().checkpoints;
+    // `one` follows (its next commit loses the root once and is folded again on the new head),
+    // and COMMITS delta records later its own due checkpoint is prepared by a new pass.
+    let commits = 0;
+    while (one.stats().checkpoints === checkpoints) {
+      await update();
+      await turn();
+      commits++;
+      expect(commits).toBeLessThanOrEqual(2 * COMMITS + 1);
+    }
+    expect(commits).toBeGreaterThan(COMMITS + 1);
+    expect(one.stats().atomsWrittenAhead).toBeGreaterThan(written);
+    await two.refresh();
+    for (const [k, v] of model) {
+      if (two.database('app').begin({ readOnly: true }).get<Records>('records')?.get(k) !== v)
+        expect(two.database('app').begin({ readOnly: true }).get<Records>('records')?.get(k), k).toBe(v);
     }
   });
 });

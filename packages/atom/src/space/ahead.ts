@@ -29,6 +29,11 @@ export const SLICE_BYTES = 128 * 1024;
 /** The fewest delta records since the last checkpoint for a due one to be written in the background. */
 export const MIN_COMMITS = 5_000;
 
+/** The sequence of the checkpoint a head's chain of delta records starts from. */
+function checkpointOf(head: Head): number {
+  return head.sequence - head.deltas;
+}
+
 /** Passes over a snapshot before the checkpoint is written regardless. */
 export const MAX_PASSES = 3;
 
@@ -83,7 +88,13 @@ export class AheadWriter implements CheckpointTiming {
 
   ready(base: Head): boolean {
     if (base.deltas < MIN_COMMITS || this.#closed || this.#held > 0) return true;
-    const pass = this.#pass;
+    let pass = this.#pass;
+    // A checkpoint landed since the pass began without this space's pipeline writing it (another
+    // process on a shared backend): the pass prepared a checkpoint that is not coming.
+    if (pass !== undefined && checkpointOf(base) !== checkpointOf(pass.from)) {
+      this.#reset();
+      pass = undefined;
+    }
     if (pass === undefined) {
       this.#start(base, 1);
       return false;
@@ -106,7 +117,10 @@ export class AheadWriter implements CheckpointTiming {
 
   /** Called after the head moved: a checkpoint ends the pass that prepared it. */
   advanced(head: Head): void {
-    if (head.deltas !== 0) return;
+    if (head.deltas === 0) this.#reset();
+  }
+
+  #reset(): void {
     this.#generation++;
     this.#pass = undefined;
     this.#pending = [];
