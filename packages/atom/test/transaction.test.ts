@@ -1,13 +1,7 @@
-import {
-  hasReason,
-  isConflict,
-  isProtoError,
-  ObjectSpace,
-  type StorageBackend,
-  type Transaction,
-} from '@proto/atom';
+import { hasReason, isConflict, isProtoError, ObjectSpace, type Transaction } from '@proto/atom';
 import { createMemoryLocation, type MemoryFaults, openMemoryBackend } from '@proto/storage-memory';
 import { afterEach, describe, expect, it } from 'vitest';
+import { shared } from '../../../tooling/test-support/shared-backend.js';
 
 const open: ObjectSpace[] = [];
 
@@ -329,20 +323,6 @@ describe('atom: time travel', () => {
     expect(hasReason(error, 'not-found')).toBe(true);
   });
 });
-
-/** Two spaces on one backend, as two processes on a shared multi-process backend would be. */
-function shared(backend: StorageBackend): StorageBackend {
-  return {
-    name: backend.name,
-    capabilities: { ...backend.capabilities, multiProcess: true, reclaim: false },
-    writeAtoms: (atoms) => backend.writeAtoms(atoms),
-    readAtom: (p) => backend.readAtom(p),
-    readAtomSync: (p) => (backend.readAtomSync as (p: string) => Uint8Array)(p),
-    readRoot: () => backend.readRoot(),
-    compareAndSetRoot: (e, n) => backend.compareAndSetRoot(e, n),
-    close: async () => undefined,
-  };
-}
 
 describe('atom: several writers on one backend', () => {
   it('folds a group again onto a root another writer moved, and conflicts only on stale reads', async () => {

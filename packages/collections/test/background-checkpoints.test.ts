@@ -6,9 +6,10 @@
  * to the same data, a checkpoint asked for is written at once, and one is always written by
  * twice the interval.
  */
-import { ObjectSpace, type StorageBackend } from '@proto/atom';
+import { ObjectSpace } from '@proto/atom';
 import { createMemoryLocation, openMemoryBackend } from '@proto/storage-memory';
 import { afterEach, describe, expect, it } from 'vitest';
+import { shared } from '../../../tooling/test-support/shared-backend.js';
 import { Dictionary } from '../src/index.js';
 
 type Records = Dictionary<string, string>;
@@ -23,23 +24,6 @@ const policy = { checkpoint: { commits: COMMITS, bytes: 64 * 1024 * 1024 } };
 const N = 20_000;
 const key = (i: number) => `key-${String(i).padStart(6, '0')}`;
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Two spaces on one backend, as two processes on a shared multi-process backend would be. */
-function shared(backend: StorageBackend): StorageBackend {
-  return {
-    name: backend.name,
-    capabilities: { ...backend.capabilities, multiProcess: true, reclaim: false },
-    writeAtoms: (atoms) => backend.writeAtoms(atoms),
-    readAtom: (p) => backend.readAtom(p),
-    readAtomSync: (p) => (backend.readAtomSync as (p: string) => Uint8Array)(p),
-    ...(backend.readAtomsBlocking === undefined
-      ? {}
-      : { readAtomsBlocking: backend.readAtomsBlocking.bind(backend) }),
-    readRoot: () => backend.readRoot(),
-    compareAndSetRoot: (e, n) => backend.compareAndSetRoot(e, n),
-    close: async () => undefined,
-  };
-}
 
 async function build(location = createMemoryLocation()) {
   const space = await ObjectSpace.open(await openMemoryBackend({ location }), policy);

@@ -3,9 +3,10 @@
  * second space on the same backend following a chain of delta records, and `reclaim` keeping
  * what an open snapshot of a delta commit still reads.
  */
-import { hasReason, ObjectSpace, type StorageBackend } from '@proto/atom';
+import { hasReason, ObjectSpace } from '@proto/atom';
 import { createMemoryLocation, openMemoryBackend } from '@proto/storage-memory';
 import { afterEach, describe, expect, it } from 'vitest';
+import { shared } from '../../../tooling/test-support/shared-backend.js';
 import { Dictionary } from '../src/index.js';
 
 type Counts = Dictionary<string, number>;
@@ -19,23 +20,6 @@ async function track(space: Promise<ObjectSpace>): Promise<ObjectSpace> {
   const s = await space;
   open.push(s);
   return s;
-}
-
-/** Two spaces on one backend, as two processes on a shared multi-process backend would be. */
-function shared(backend: StorageBackend): StorageBackend {
-  return {
-    name: backend.name,
-    capabilities: { ...backend.capabilities, multiProcess: true, reclaim: false },
-    writeAtoms: (atoms) => backend.writeAtoms(atoms),
-    readAtom: (p) => backend.readAtom(p),
-    readAtomSync: (p) => (backend.readAtomSync as (p: string) => Uint8Array)(p),
-    ...(backend.readAtomsBlocking === undefined
-      ? {}
-      : { readAtomsBlocking: backend.readAtomsBlocking.bind(backend) }),
-    readRoot: () => backend.readRoot(),
-    compareAndSetRoot: (e, n) => backend.compareAndSetRoot(e, n),
-    close: async () => undefined,
-  };
 }
 
 const bump =
