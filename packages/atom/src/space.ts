@@ -157,18 +157,7 @@ export class ObjectSpace {
     this.#history = history;
     this.#ahead = ahead;
     this.#pipeline = new CommitPipeline(
-      {
-        get head() {
-          return history.head;
-        },
-        advance: (head, steps) => {
-          history.advance(head, steps);
-          ahead.advanced(head);
-        },
-        refresh: () => history.refresh(),
-        next: (base, state, checkpoint) => history.next(base, state, checkpoint),
-        checkpointOf: (base) => history.checkpointOf(base),
-      },
+      history,
       {
         persist: (record) => persist(record, store),
         compareAndSetRoot: (expected, next) => backend.compareAndSetRoot(expected, next),

@@ -149,6 +149,8 @@ describe('collections: checkpoints written in the background', () => {
     expect(one.stats().atomsWrittenAhead).toBeGreaterThan(0);
     await two.refresh();
     await two.checkpoint();
+    // ... and commits on top of it, so that `one` reads back a chain that starts there.
+    await two.database('app').transact((tx) => tx.set('other', 1));
     const written = one.stats().atomsWrittenAhead;
     const checkpoints = one.stats().checkpoints;
     // `one` follows (its next commit loses the root once and is folded again on the new head),

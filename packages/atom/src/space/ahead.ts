@@ -60,6 +60,8 @@ export interface CheckpointTiming {
    * true to write it now, false to write a delta record while the background pass runs.
    */
   ready(base: Head): boolean;
+  /** Called whenever the head moved (a commit here, or another process's read back). */
+  advanced(head: Head): void;
 }
 
 export class AheadWriter implements CheckpointTiming {
@@ -88,13 +90,7 @@ export class AheadWriter implements CheckpointTiming {
 
   ready(base: Head): boolean {
     if (base.deltas < MIN_COMMITS || this.#closed || this.#held > 0) return true;
-    let pass = this.#pass;
-    // A checkpoint landed since the pass began without this space's pipeline writing it (another
-    // process on a shared backend): the pass prepared a checkpoint that is not coming.
-    if (pass !== undefined && checkpointOf(base) !== checkpointOf(pass.from)) {
-      this.#reset();
-      pass = undefined;
-    }
+    const pass = this.#pass;
     if (pass === undefined) {
       this.#start(base, 1);
       return false;
@@ -115,9 +111,14 @@ export class AheadWriter implements CheckpointTiming {
     return true;
   }
 
-  /** Called after the head moved: a checkpoint ends the pass that prepared it. */
+  /**
+   * A checkpoint ends the pass that prepared it, and so does one another process wrote on a
+   * shared backend (the head's chain then starts from another checkpoint than the pass's).
+   */
   advanced(head: Head): void {
-    if (head.deltas === 0) this.#reset();
+    const pass = this.#pass;
+    if (head.deltas === 0 || (pass !== undefined && checkpointOf(head) !== checkpointOf(pass.from)))
+      this.#reset();
   }
 
   #reset(): void {

@@ -137,6 +137,7 @@ export class History {
   advance(head: Head, steps?: readonly Step[]): void {
     const before = this.#head;
     this.#head = head;
+    this.#timing?.advanced(head);
     const observer = this.observer;
     if (observer !== undefined && head.sequence > before.sequence) {
       const last = steps?.at(-1);
