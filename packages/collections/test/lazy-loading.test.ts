@@ -68,6 +68,53 @@ describe('collections: lazy loading and eviction', () => {
     await h.space.close();
   });
 
+  it('keeps a leaf read once out of the decoded-atom cache, and keeps it once it is read again', async () => {
+    const h = await openSpace(undefined, 10_000);
+    // Records of about 40 bytes: leaves above the size that is kept on first load.
+    type Rec = { n: number; label: string };
+    const record = (i: number): Rec => ({ n: i, label: `record number ${i}` });
+    const n = 5000;
+    await h.space
+      .database('app')
+      .transact((tx) =>
+        tx.set('d', Dictionary.from(Array.from({ length: n }, (_, i) => [key(i), record(i)] as const))),
+      );
+    await reopen(h, 10_000);
+    const d = h.space
+      .database('app')
+      .begin({ readOnly: true })
+      .get<Dictionary<string, Rec>>('d') as Dictionary<string, Rec>;
+    const loads = () => h.space.stats().atomsLoaded;
+    const cached = () => h.space.stats().cachedAtoms;
+    // With synchronous reads, a leaf is kept once it is loaded a second time (branches at
+    // once); a backend without them (reads block or round-trip) keeps every atom it loads.
+    const doorkeeper = h.space.capabilities.syncReads;
+    let before = loads();
+    expect(d.get(key(1234))).toEqual(record(1234));
+    expect(loads() - before).toBe(d.depth);
+    // The second read along the same path loads the leaf again (it was not kept) ...
+    before = loads();
+    expect(d.get(key(1235))).toEqual(record(1235));
+    if (doorkeeper) expect(loads() - before).toBeGreaterThanOrEqual(1);
+    else expect(loads() - before).toBe(0);
+    // ... and keeps it: later reads there are served from memory.
+    before = loads();
+    for (let i = 1230; i < 1240; i++) expect(d.get(key(i))).toEqual(record(i));
+    expect(loads() - before).toBe(0);
+    // A scan reads every other leaf once: with the doorkeeper it keeps none of them.
+    const leaves = Math.ceil(n / 64);
+    const cachedBefore = cached();
+    before = loads();
+    let sum = 0;
+    for (const v of d.values()) sum += v.n;
+    expect(sum).toBe((n * (n - 1)) / 2);
+    if (doorkeeper) {
+      expect(loads() - before).toBeGreaterThan(leaves / 2);
+      expect(cached() - cachedBefore).toBeLessThanOrEqual(d.depth);
+    } else expect(cached() - cachedBefore).toBeGreaterThan(leaves / 2);
+    await h.space.close();
+  });
+
   it('decodes only the values it reads and copies the bytes of unchanged values when a leaf is rewritten', async () => {
     const h = await openSpace();
     const record = (i: number) => ({ id: i, name: `item-${i}`, tags: [`t${i % 7}`], at: new Date(i) });

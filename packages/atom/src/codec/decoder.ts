@@ -133,8 +133,17 @@ export function decodeBody(
             break;
           }
           if (depth >= MAX_DEPTH) throw corrupt(`nesting deeper than ${MAX_DEPTH}`, at);
-          containers[depth] = [];
-          remaining[depth] = length;
+          // The leading items that need no stack (strings, small integers, pointers, segments:
+          // a leaf's keys and values, a branch's children) are read in a tight loop; the
+          // first other item hands the rest of the array to the general loop below.
+          const array: unknown[] = [];
+          const done = leadingItems(reader, array, length, reference, segment, inSegment);
+          if (done === length) {
+            value = array;
+            break;
+          }
+          containers[depth] = array;
+          remaining[depth] = length - done;
           keys[depth] = null;
           lengths[depth] = length;
           holes[depth] = 0;
@@ -239,6 +248,51 @@ export function decodeBody(
       depth = top;
     }
   }
+}
+
+/**
+ * Reads items of an array of `length` into `array` while they are strings, small integers,
+ * pointers or (outside a segment) segments, and returns how many it read. Stops before any
+ * other item (or a malformed one) and leaves it to `decodeBody`, which validates it.
+ */
+function leadingItems(
+  reader: Reader,
+  array: unknown[],
+  length: number,
+  reference: PointerHook,
+  segment: SegmentHook | null,
+  inSegment: boolean,
+): number {
+  const bytes = reader.bytes;
+  let done = 0;
+  while (done < length && reader.pos < reader.end) {
+    const tag = bytes[reader.pos]!;
+    if (tag >= TAG_SMALL_INT) {
+      reader.pos++;
+      array.push(tag - TAG_SMALL_INT);
+    } else if (tag === TAG_STRING) {
+      reader.pos++;
+      array.push(reader.string());
+    } else if (tag === TAG_POINTER) {
+      reader.pos++;
+      const pointer = reader.pointer();
+      try {
+        array.push(reference(pointer));
+      } catch (error) {
+        throw new HookFailure(error);
+      }
+    } else if (tag === TAG_SEGMENT && !inSegment) {
+      reader.pos++;
+      const size = reader.uint32();
+      reader.need(size);
+      const start = reader.pos;
+      const end = start + size;
+      array.push(segment !== null ? segment(start, end) : decodeSegment(bytes, start, end, reference));
+      reader.pos = end;
+    } else break;
+    done++;
+  }
+  return done;
 }
 
 /** Decodes the value of the segment `bytes[start..end)`, which must hold exactly one value. */

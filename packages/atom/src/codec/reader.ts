@@ -32,7 +32,8 @@ const keyCache: (string | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefine
 
 /** Builds a string of `length` (<= SHORT_STRING) ASCII bytes starting at `at`. */
 function shortAscii(b: Uint8Array, at: number, length: number): string {
-  // Unrolled: one fromCharCode call is several times cheaper than concatenation or apply.
+  // Unrolled: one fromCharCode call is several times cheaper than concatenation or apply, and
+  // gives a flat string (two calls joined would make a cons string, flattened on first compare).
   switch (length) {
     case 0:
       return '';
@@ -61,9 +62,133 @@ function shortAscii(b: Uint8Array, at: number, length: number): string {
         b[at + 6]!,
         b[at + 7]!,
       );
+    case 9:
+      return fromCharCode(
+        b[at]!,
+        b[at + 1]!,
+        b[at + 2]!,
+        b[at + 3]!,
+        b[at + 4]!,
+        b[at + 5]!,
+        b[at + 6]!,
+        b[at + 7]!,
+        b[at + 8]!,
+      );
+    case 10:
+      return fromCharCode(
+        b[at]!,
+        b[at + 1]!,
+        b[at + 2]!,
+        b[at + 3]!,
+        b[at + 4]!,
+        b[at + 5]!,
+        b[at + 6]!,
+        b[at + 7]!,
+        b[at + 8]!,
+        b[at + 9]!,
+      );
+    case 11:
+      return fromCharCode(
+        b[at]!,
+        b[at + 1]!,
+        b[at + 2]!,
+        b[at + 3]!,
+        b[at + 4]!,
+        b[at + 5]!,
+        b[at + 6]!,
+        b[at + 7]!,
+        b[at + 8]!,
+        b[at + 9]!,
+        b[at + 10]!,
+      );
+    case 12:
+      return fromCharCode(
+        b[at]!,
+        b[at + 1]!,
+        b[at + 2]!,
+        b[at + 3]!,
+        b[at + 4]!,
+        b[at + 5]!,
+        b[at + 6]!,
+        b[at + 7]!,
+        b[at + 8]!,
+        b[at + 9]!,
+        b[at + 10]!,
+        b[at + 11]!,
+      );
+    case 13:
+      return fromCharCode(
+        b[at]!,
+        b[at + 1]!,
+        b[at + 2]!,
+        b[at + 3]!,
+        b[at + 4]!,
+        b[at + 5]!,
+        b[at + 6]!,
+        b[at + 7]!,
+        b[at + 8]!,
+        b[at + 9]!,
+        b[at + 10]!,
+        b[at + 11]!,
+        b[at + 12]!,
+      );
+    case 14:
+      return fromCharCode(
+        b[at]!,
+        b[at + 1]!,
+        b[at + 2]!,
+        b[at + 3]!,
+        b[at + 4]!,
+        b[at + 5]!,
+        b[at + 6]!,
+        b[at + 7]!,
+        b[at + 8]!,
+        b[at + 9]!,
+        b[at + 10]!,
+        b[at + 11]!,
+        b[at + 12]!,
+        b[at + 13]!,
+      );
+    case 15:
+      return fromCharCode(
+        b[at]!,
+        b[at + 1]!,
+        b[at + 2]!,
+        b[at + 3]!,
+        b[at + 4]!,
+        b[at + 5]!,
+        b[at + 6]!,
+        b[at + 7]!,
+        b[at + 8]!,
+        b[at + 9]!,
+        b[at + 10]!,
+        b[at + 11]!,
+        b[at + 12]!,
+        b[at + 13]!,
+        b[at + 14]!,
+      );
+    case 16:
+      return fromCharCode(
+        b[at]!,
+        b[at + 1]!,
+        b[at + 2]!,
+        b[at + 3]!,
+        b[at + 4]!,
+        b[at + 5]!,
+        b[at + 6]!,
+        b[at + 7]!,
+        b[at + 8]!,
+        b[at + 9]!,
+        b[at + 10]!,
+        b[at + 11]!,
+        b[at + 12]!,
+        b[at + 13]!,
+        b[at + 14]!,
+        b[at + 15]!,
+      );
     default:
-      // 9 to SHORT_STRING bytes: two calls still beat `apply` and `utf8Slice`.
-      return shortAscii(b, at, 8) + shortAscii(b, at + 8, length - 8);
+      // Callers pass at most SHORT_STRING bytes; anything longer is still built correctly.
+      return shortAscii(b, at, 16) + shortAscii(b, at + 16, length - 16);
   }
 }
 

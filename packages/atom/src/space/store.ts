@@ -65,6 +65,12 @@ const MAX_BATCH = 1024;
  */
 const DECODED_SIZE_FACTOR = 3;
 
+/** The most leaves remembered as loaded once (see `AtomStore.#admit`): about 40 B each. */
+const MAX_SEEN = 65_536;
+
+/** Atoms up to this many encoded bytes enter the decoded-atom cache on their first load. */
+const ADMIT_BYTES = 1024;
+
 let nextSpaceId = 1;
 
 /**
@@ -79,6 +85,12 @@ export class AtomStore {
   readonly #atoms: BoundedCache<Atom>;
   readonly #raw: BoundedCache<Uint8Array>;
   readonly #loading = new Map<AtomPointer, Promise<Atom>>();
+  /**
+   * The leaves loaded once and not kept (see `#admit`), oldest first, at most `#maxSeen`.
+   * Only for backends with synchronous reads, where a leaf not kept is read again on demand.
+   */
+  readonly #seen = new Set<AtomPointer>();
+  readonly #maxSeen: number;
   #closed = false;
   #atomsWritten = 0;
   #bytesWritten = 0;
@@ -114,6 +126,7 @@ export class AtomStore {
     this.#atoms = new BoundedCache(limits.maxAtoms ?? 200_000, limits.maxBytes ?? 256 * 1024 * 1024);
     this.#raw = new BoundedCache(Number.POSITIVE_INFINITY, limits.maxRawBytes ?? 32 * 1024 * 1024);
     this.#syncReads = backend.capabilities.syncReads;
+    this.#maxSeen = Math.max(1_024, Math.min(MAX_SEEN, limits.maxAtoms ?? 200_000));
     // At least enough for the children of many wide nodes, however small the cache.
     this.#maxParents = Math.max(65_536, 4 * (limits.maxAtoms ?? 200_000));
     const blocking = backend.capabilities.syncReads ? undefined : backend.readAtomsBlocking;
@@ -405,9 +418,29 @@ export class AtomStore {
       if (this.#parents.size > this.#maxParents) this.#parents.clear();
       for (const child of childPointers(atom)) this.#parents.set(child, pointer);
     }
-    this.#atoms.set(pointer, atom, bytes.byteLength * DECODED_SIZE_FACTOR);
+    if (this.#admit(pointer, atom, bytes.byteLength)) this.#atoms.set(pointer, atom, bytes.byteLength * DECODED_SIZE_FACTOR);
     this.#atomsLoaded++;
     return atom;
+  }
+
+  /**
+   * Whether a loaded atom enters the decoded-atom cache. Atoms with children (the branches
+   * every lookup walks) and small atoms (root cells, handles: at most `ADMIT_BYTES` encoded)
+   * always do. On a backend with synchronous reads, any other atom enters on its second load
+   * among the last `#maxSeen` atoms loaded and not kept (a doorkeeper, as in 2Q and TinyLFU):
+   * a leaf read once, by a random point read over a tree larger than the cache or by a scan,
+   * is not worth its decoded form. Kept, it would push out atoms that are read again, and its
+   * objects, promoted by the garbage collector while cached, would cost a copy each; not kept,
+   * they die young. A leaf read again is decoded again and then kept. Backends without
+   * synchronous reads keep every atom they load: there a miss is a round trip.
+   */
+  #admit(pointer: AtomPointer, atom: Atom, size: number): boolean {
+    if (!this.#syncReads || size <= ADMIT_BYTES || atom.childAtoms !== undefined) return true;
+    const seen = this.#seen;
+    if (seen.delete(pointer)) return true;
+    seen.add(pointer);
+    if (seen.size > this.#maxSeen) seen.delete(seen.values().next().value as AtomPointer);
+    return false;
   }
 
   #decodeOnly(pointer: AtomPointer, bytes: Uint8Array): Atom {

@@ -46,6 +46,8 @@ export class KLeaf extends Atom implements KeyIndex {
   outOfLine = false;
   fp: readonly number[] | null | undefined = undefined;
   prefix = '';
+  /** True once `lookupString` searched this leaf without an index (see there). */
+  searched = false;
   /**
    * `keys` as a segment: once stored, leaves that share the keys array (value updates) copy
    * its bytes instead of encoding every key again.

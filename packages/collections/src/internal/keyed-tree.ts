@@ -169,11 +169,21 @@ function childIndexString(node: KBranch, fp: readonly number[], key: string): nu
 export function lookupString(root: KSlot, key: string): unknown {
   let node: KNode = root instanceof AtomRef ? root.get() : root;
   for (;;) {
-    const fp = node.fp === undefined ? keyIndex(node) : node.fp;
     if (node instanceof KLeaf) {
-      const i = fp === null ? searchKeys(node.keys, key) : leafIndexString(node, fp, key);
+      let fp = node.fp;
+      let i: number;
+      if (fp === undefined && !node.searched) {
+        // A leaf's first search is a plain binary search: a leaf loaded for one read (a cold
+        // point read) never pays for the index; the second search builds it.
+        node.searched = true;
+        i = searchKeys(node.keys, key);
+      } else {
+        if (fp === undefined) fp = keyIndex(node);
+        i = fp === null ? searchKeys(node.keys, key) : leafIndexString(node, fp, key);
+      }
       return i < 0 ? ABSENT : node.vals === null ? true : leafValue(node.vals, i);
     }
+    const fp = node.fp === undefined ? keyIndex(node) : node.fp;
     node = childOf(node.kids, fp === null ? childIndex(node, key) : childIndexString(node, fp, key));
   }
 }
