@@ -54,6 +54,29 @@ function counting(backend: StorageBackend) {
   return { backend: wrapped, reads, total: () => [...reads.values()].reduce((a, b) => a + b, 0) };
 }
 
+/**
+ * A backend whose reads hand back each atom with its frame checksum changed (byte 4, the first
+ * byte of the frame's CRC32): what a kernel that checks frames must reject. `checkedReads` says
+ * whether the wrapper claims to check a checksum of its own.
+ */
+function tampering(backend: StorageBackend, checkedReads: boolean): StorageBackend {
+  const tamper = (bytes: Uint8Array) => {
+    const copy = Uint8Array.from(bytes);
+    copy[4] = (copy[4] as number) ^ 0xff;
+    return copy;
+  };
+  return {
+    name: backend.name,
+    capabilities: { ...backend.capabilities, reclaim: false, checkedReads },
+    writeAtoms: (atoms) => backend.writeAtoms(atoms),
+    readAtom: async (p) => tamper(await backend.readAtom(p)),
+    readAtomSync: (p) => tamper((backend.readAtomSync as (p: string) => Uint8Array)(p)),
+    readRoot: () => backend.readRoot(),
+    compareAndSetRoot: (e, n) => backend.compareAndSetRoot(e, n),
+    close: () => backend.close(),
+  };
+}
+
 async function buildTree(location: ReturnType<typeof createMemoryLocation>, leaves: number) {
   const space = await ObjectSpace.open(await openMemoryBackend({ location }));
   const children = Array.from({ length: leaves }, (_, i) => new Box(`leaf-${i}`, []));
@@ -99,6 +122,24 @@ describe('atom: caches', () => {
     expect(loaded[0]?.label).toBe('leaf-1');
     expect(reads.get(ref.pointer)).toBe(1);
     await space.close();
+  });
+
+  it('checks each frame checksum unless the backend checks a checksum of its own on every read', async () => {
+    const location = createMemoryLocation();
+    await buildTree(location, 5);
+    // The backend checks its own: the frame's checksum is not checked again (here it is
+    // wrong, so reading proves it was skipped); the structure is still decoded and validated.
+    const trusting = await ObjectSpace.open(tampering(await openMemoryBackend({ location }), true));
+    const tree = trusting.database('t').begin().get<Box>('tree') as Box;
+    expect(tree.children.map((c) => resolveSlot(c).label)).toEqual(
+      Array.from({ length: 5 }, (_, i) => `leaf-${i}`),
+    );
+    await trusting.close();
+    // Without the claim, the kernel checks the frame: the same bytes fail as corrupt (the
+    // first atom read, at open).
+    await expect(ObjectSpace.open(tampering(await openMemoryBackend({ location }), false))).rejects.toThrow(
+      /checksum mismatch/,
+    );
   });
 
   it('reads nodes again after eviction with the same contents', async () => {

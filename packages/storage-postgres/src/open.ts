@@ -145,6 +145,8 @@ export async function openPostgresBackend(
     multiProcess: true,
     maxAtomBytes,
     reclaim: true,
+    // Every row's crc32 is checked on read (blocking reads too).
+    checkedReads: true,
   };
   let blocking: BlockingReader | undefined;
   try {

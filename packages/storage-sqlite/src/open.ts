@@ -327,6 +327,8 @@ function fromConnection(
     multiProcess: persistent,
     maxAtomBytes: settings.maxAtomBytes,
     reclaim: true,
+    // Every row's crc32 is checked on read.
+    checkedReads: true,
   };
   return new SqliteBackend(store, {
     name: `sqlite:${where}`,

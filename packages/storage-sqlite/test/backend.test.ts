@@ -93,7 +93,7 @@ describe('storage-sqlite: options', () => {
     await backend.close();
   });
 
-  it('declares durable true and the default atom limit when opened with defaults', async () => {
+  it('declares durable true, checked reads and the default atom limit when opened with defaults', async () => {
     const backend = await openSqliteBackend({ path: freshPath(dir) });
     expect(backend.capabilities).toEqual({
       durable: true,
@@ -102,6 +102,7 @@ describe('storage-sqlite: options', () => {
       multiProcess: true,
       maxAtomBytes: 256 * 1024 * 1024,
       reclaim: true,
+      checkedReads: true,
     });
     await backend.close();
   });

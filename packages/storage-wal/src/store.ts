@@ -108,6 +108,8 @@ export class WalStore implements StorageBackend {
       multiProcess: false,
       maxAtomBytes: init.maxAtomBytes,
       reclaim: false,
+      // Every atom record's crc32 (salted per segment) is checked on read.
+      checkedReads: true,
     });
     if (!this.readOnly && this.segments.tail().size >= this.segmentBytes) this.rolloverWanted = true;
   }

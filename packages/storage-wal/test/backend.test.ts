@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { bytesOf, commitAtom, patternBytes, segmentFiles, tempDir, textOf, writtenEnd } from './helpers.js';
 
 describe('storage-wal: backend', () => {
-  it('declares durable, persistent, sync reads, single process and no online reclaim', async () => {
+  it('declares durable, persistent, sync reads, single process, no online reclaim and checked reads', async () => {
     const backend = await openWalBackend({ path: tempDir() });
     expect(backend.capabilities).toEqual({
       durable: true,
@@ -15,6 +15,7 @@ describe('storage-wal: backend', () => {
       multiProcess: false,
       maxAtomBytes: 64 * 1024 * 1024,
       reclaim: false,
+      checkedReads: true,
     });
     expect(backend.name).toMatch(/^wal:\//);
     await backend.close();

@@ -53,8 +53,11 @@ export interface OpenFrame {
   readonly reader: Reader;
 }
 
-/** Checks the header and checksum of `bytes`; throws `corrupt` when any check fails. */
-export function openFrame(bytes: Uint8Array): OpenFrame {
+/**
+ * Checks the header and (unless `verify` is false: the bytes were checked by a checksum of
+ * their own) the checksum of `bytes`; throws `corrupt` when any check fails.
+ */
+export function openFrame(bytes: Uint8Array, verify = true): OpenFrame {
   if (!(bytes instanceof Uint8Array)) {
     throw invalidArgument(
       `expected the frame as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`,
@@ -70,6 +73,7 @@ export function openFrame(bytes: Uint8Array): OpenFrame {
   }
   const kind = bytes[3];
   if (kind !== KIND_VALUE && kind !== KIND_ATOM) throw corrupt(`unknown frame kind ${hex(kind!, 2)}`, 3);
+  if (!verify) return { kind, reader: new Reader(bytes, HEADER_SIZE) };
   const stored =
     (bytes[CRC_OFFSET]! | (bytes[CRC_OFFSET + 1]! << 8) | (bytes[CRC_OFFSET + 2]! << 16)) +
     bytes[CRC_OFFSET + 3]! * 0x1000000;

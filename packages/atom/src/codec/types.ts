@@ -35,6 +35,12 @@ export interface DecodeOptions {
    * decoded on first use. Without it, segments decode in place like any value.
    */
   readonly origin?: unknown;
+  /**
+   * False skips the frame's checksum, for bytes a checksum of their own has just verified
+   * (a storage backend with `checkedReads`). The header and the whole structure are still
+   * validated: malformed bytes still throw `corrupt`, never crash. Default true.
+   */
+  readonly checksum?: boolean;
 }
 
 /** The value types the codec round-trips, for documentation and generics. */

@@ -90,7 +90,7 @@ export function encodeValue(value: unknown, options?: EncodeOptions): Uint8Array
 export function decodeValue(bytes: Uint8Array, options?: DecodeOptions): unknown {
   const reference = pointerHook(options);
   try {
-    const { kind, reader } = openFrame(bytes);
+    const { kind, reader } = openFrame(bytes, options?.checksum !== false);
     if (kind !== KIND_VALUE) throw invalidArgument('the frame holds an atom; decode it with decodeAtom');
     const value = decodeBody(reader, reference, segmentHook(bytes, reference, options));
     expectEnd(reader);
@@ -121,7 +121,7 @@ export function decodeAtom(
 ): { typeName: string; payload: unknown } {
   const reference = pointerHook(options);
   try {
-    const { kind, reader } = openFrame(bytes);
+    const { kind, reader } = openFrame(bytes, options?.checksum !== false);
     if (kind !== KIND_ATOM)
       throw invalidArgument('the frame holds a plain value; decode it with decodeValue');
     const at = reader.pos;

@@ -99,6 +99,8 @@ export class AtomStore {
   #blockingReads = 0;
   /** The backend reads synchronously: no atom is ever missing, none of the bookkeeping below runs. */
   readonly #syncReads: boolean;
+  /** The backend checks a checksum of its own on every read (`checkedReads`): the frame's is skipped. */
+  readonly #checkedReads: boolean;
   /**
    * Child pointer → parent pointer, for atoms decoded from a backend without synchronous
    * reads: where a scan goes next. Cleared when it grows past the decoded-atom bound.
@@ -126,6 +128,7 @@ export class AtomStore {
     this.#atoms = new BoundedCache(limits.maxAtoms ?? 200_000, limits.maxBytes ?? 256 * 1024 * 1024);
     this.#raw = new BoundedCache(Number.POSITIVE_INFINITY, limits.maxRawBytes ?? 32 * 1024 * 1024);
     this.#syncReads = backend.capabilities.syncReads;
+    this.#checkedReads = backend.capabilities.checkedReads === true;
     this.#maxSeen = Math.max(1_024, Math.min(MAX_SEEN, limits.maxAtoms ?? 200_000));
     // At least enough for the children of many wide nodes, however small the cache.
     this.#maxParents = Math.max(65_536, 4 * (limits.maxAtoms ?? 200_000));
@@ -299,11 +302,12 @@ export class AtomStore {
 
   /**
    * The atom at `pointer`, read from the backend and decoded without touching the caches (for
-   * verification: what storage holds now, whatever is cached).
+   * verification: what storage holds now, whatever is cached), its frame checksum checked
+   * whatever the backend checks.
    */
   async readUncached(pointer: AtomPointer): Promise<Atom> {
     this.checkOpen('verify');
-    return this.#decodeOnly(pointer, await this.backend.readAtom(pointer));
+    return this.#decodeOnly(pointer, await this.backend.readAtom(pointer), true);
   }
 
   /**
@@ -418,7 +422,8 @@ export class AtomStore {
       if (this.#parents.size > this.#maxParents) this.#parents.clear();
       for (const child of childPointers(atom)) this.#parents.set(child, pointer);
     }
-    if (this.#admit(pointer, atom, bytes.byteLength)) this.#atoms.set(pointer, atom, bytes.byteLength * DECODED_SIZE_FACTOR);
+    if (this.#admit(pointer, atom, bytes.byteLength))
+      this.#atoms.set(pointer, atom, bytes.byteLength * DECODED_SIZE_FACTOR);
     this.#atomsLoaded++;
     return atom;
   }
@@ -443,12 +448,14 @@ export class AtomStore {
     return false;
   }
 
-  #decodeOnly(pointer: AtomPointer, bytes: Uint8Array): Atom {
+  /** Decodes `bytes`; the frame's checksum is checked unless the backend checked its own (or `verify`). */
+  #decodeOnly(pointer: AtomPointer, bytes: Uint8Array, verify = false): Atom {
     let decoded: { typeName: string; payload: unknown };
     try {
       decoded = decodeAtom(bytes, {
         reference: (p) => new AtomRef(p, this.loader),
         origin: this.loader,
+        checksum: verify || !this.#checkedReads,
       });
     } catch (error) {
       if (isProtoError(error)) {

@@ -45,6 +45,13 @@ export interface StorageCapabilities {
   readonly maxAtomBytes: number;
   /** `reclaim` is implemented. */
   readonly reclaim: boolean;
+  /**
+   * Every read (`readAtom`, `readAtomSync`, `readAtoms`, `readAtomsBlocking`) checks the bytes
+   * against a checksum stored with them and rejects with `corrupt` on a mismatch (guarantee 4
+   * by a check, not only by the medium). The kernel then skips the checksum of the codec frame
+   * inside the bytes: one check per read instead of two. Optional; absent means false.
+   */
+  readonly checkedReads?: boolean;
 }
 
 /** One step of a space-reclaiming run (compaction, vacuum), for progress bars. */

@@ -299,6 +299,8 @@ function checkShape(backend: unknown): asserts backend is StorageBackend {
       if (typeof capabilities[name] !== 'boolean') missing.push(`capabilities.${name}`);
     const max = capabilities.maxAtomBytes;
     if (typeof max !== 'number' || !(max > 0)) missing.push('capabilities.maxAtomBytes');
+    if (capabilities.checkedReads !== undefined && typeof capabilities.checkedReads !== 'boolean')
+      missing.push('a boolean capabilities.checkedReads');
   }
   if (missing.length > 0) {
     throw invalid(

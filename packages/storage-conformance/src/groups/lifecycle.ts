@@ -26,6 +26,8 @@ export const lifecycle: ScenarioGroup = {
           'capabilities.maxAtomBytes is an integer',
         );
         assert.isAbove(capabilities.maxAtomBytes, 0, 'capabilities.maxAtomBytes');
+        if (capabilities.checkedReads !== undefined)
+          assert.isBoolean(capabilities.checkedReads, 'capabilities.checkedReads (optional)');
         assert.strictEqual(
           typeof backend.readAtomSync === 'function',
           capabilities.syncReads,
