@@ -68,6 +68,13 @@ const DECODED_SIZE_FACTOR = 3;
 /** The most leaves remembered as loaded once (see `AtomStore.#admit`): about 40 B each. */
 const MAX_SEEN = 65_536;
 
+/**
+ * Leaves loaded and not kept that stay decoded a little longer, newest last (see `#admit`): a
+ * leaf read again soon (the same transaction's next read, its commit) is served from here and
+ * kept then, without a second load.
+ */
+const WINDOW = 64;
+
 /** Atoms up to this many encoded bytes enter the decoded-atom cache on their first load. */
 const ADMIT_BYTES = 1024;
 
@@ -90,6 +97,8 @@ export class AtomStore {
    * Only for backends with synchronous reads, where a leaf not kept is read again on demand.
    */
   readonly #seen = new Set<AtomPointer>();
+  /** The last `WINDOW` leaves loaded and not kept, decoded, with the size the cache charges. */
+  readonly #window = new Map<AtomPointer, { readonly atom: Atom; readonly size: number }>();
   readonly #maxSeen: number;
   #closed = false;
   #atomsWritten = 0;
@@ -171,6 +180,7 @@ export class AtomStore {
   evict(): void {
     this.#atoms.clear();
     this.#raw.clear();
+    this.#window.clear();
   }
 
   /** Writes encoded atoms in one backend call; pointers come back in the same order. */
@@ -198,7 +208,7 @@ export class AtomStore {
 
   /** The atom at `pointer`, when it is cached or the backend reads synchronously; else throws `not-loaded`. */
   loadSync(pointer: AtomPointer): Atom {
-    const cached = this.#atoms.get(pointer);
+    const cached = this.#atoms.get(pointer) ?? this.#fromWindow(pointer);
     if (cached !== undefined) return cached;
     const held = this.#held.get(pointer);
     if (held !== undefined) return held.atom;
@@ -278,7 +288,7 @@ export class AtomStore {
 
   /** The atom at `pointer`; concurrent loads of one pointer share one read. */
   load(pointer: AtomPointer): Promise<Atom> {
-    const cached = this.#atoms.get(pointer);
+    const cached = this.#atoms.get(pointer) ?? this.#fromWindow(pointer);
     if (cached !== undefined) return Promise.resolve(cached);
     let loading = this.#loading.get(pointer);
     if (loading === undefined) {
@@ -422,22 +432,38 @@ export class AtomStore {
       if (this.#parents.size > this.#maxParents) this.#parents.clear();
       for (const child of childPointers(atom)) this.#parents.set(child, pointer);
     }
-    if (this.#admit(pointer, atom, bytes.byteLength))
-      this.#atoms.set(pointer, atom, bytes.byteLength * DECODED_SIZE_FACTOR);
+    const size = bytes.byteLength * DECODED_SIZE_FACTOR;
+    if (this.#admit(pointer, atom, bytes.byteLength)) this.#atoms.set(pointer, atom, size);
+    else {
+      const window = this.#window;
+      window.set(pointer, { atom, size });
+      if (window.size > WINDOW) window.delete(window.keys().next().value as AtomPointer);
+    }
     this.#atomsLoaded++;
     return atom;
+  }
+
+  /** A leaf of the window (see `WINDOW`), read again: it moves into the cache. */
+  #fromWindow(pointer: AtomPointer): Atom | undefined {
+    const entry = this.#window.get(pointer);
+    if (entry === undefined) return undefined;
+    this.#window.delete(pointer);
+    this.#seen.delete(pointer);
+    this.#atoms.set(pointer, entry.atom, entry.size);
+    return entry.atom;
   }
 
   /**
    * Whether a loaded atom enters the decoded-atom cache. Atoms with children (the branches
    * every lookup walks) and small atoms (root cells, handles: at most `ADMIT_BYTES` encoded)
    * always do. On a backend with synchronous reads, any other atom enters on its second load
-   * among the last `#maxSeen` atoms loaded and not kept (a doorkeeper, as in 2Q and TinyLFU):
-   * a leaf read once, by a random point read over a tree larger than the cache or by a scan,
-   * is not worth its decoded form. Kept, it would push out atoms that are read again, and its
-   * objects, promoted by the garbage collector while cached, would cost a copy each; not kept,
-   * they die young. A leaf read again is decoded again and then kept. Backends without
-   * synchronous reads keep every atom they load: there a miss is a round trip.
+   * among the last `#maxSeen` atoms loaded and not kept (a doorkeeper, as in 2Q and TinyLFU),
+   * or when it is read again while among the last `WINDOW` of them (still decoded, a window as
+   * in W-TinyLFU): a leaf read once, by a random point read over a tree larger than the cache
+   * or by a scan, is not worth its decoded form. Kept, it would push out atoms that are read
+   * again, and its objects, promoted by the garbage collector while cached, would cost a copy
+   * each; not kept, they die young. A leaf read again later is decoded again and then kept.
+   * Backends without synchronous reads keep every atom they load: there a miss is a round trip.
    */
   #admit(pointer: AtomPointer, atom: Atom, size: number): boolean {
     if (!this.#syncReads || size <= ADMIT_BYTES || atom.childAtoms !== undefined) return true;
