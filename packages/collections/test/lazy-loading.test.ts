@@ -87,8 +87,8 @@ describe('collections: lazy loading and eviction', () => {
     const loads = () => h.space.stats().atomsLoaded;
     const cached = () => h.space.stats().cachedAtoms;
     // With synchronous reads, a leaf is kept once it is loaded a second time, or read again
-    // while among the last 64 leaves loaded (branches at once); a backend without them (reads
-    // block or round-trip) keeps every atom it loads.
+    // before another leaf is loaded (branches at once); a backend without them (reads block or
+    // round-trip) keeps every atom it loads.
     const doorkeeper = h.space.capabilities.syncReads;
     const leaves = Math.ceil(n / 64);
     expect(leaves).toBeGreaterThan(64);
@@ -109,7 +109,7 @@ describe('collections: lazy loading and eviction', () => {
     before = loads();
     expect(d.get(key(321))).toEqual(record(321));
     expect(loads() - before).toBe(0);
-    // ... and the last leaf, read again while still in the window: kept without a load.
+    // ... and the last leaf the scan loaded, read again next: kept without a load.
     const c0 = cached();
     before = loads();
     expect(d.get(key(n - 1))).toEqual(record(n - 1));

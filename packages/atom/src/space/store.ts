@@ -69,11 +69,12 @@ const DECODED_SIZE_FACTOR = 3;
 const MAX_SEEN = 65_536;
 
 /**
- * Leaves loaded and not kept that stay decoded a little longer, newest last (see `#admit`): a
- * leaf read again soon (the same transaction's next read, its commit) is served from here and
- * kept then, without a second load.
+ * Leaves loaded and not kept that stay decoded until this many more are loaded (see `#admit`):
+ * a leaf read again at once (a transaction's `set` after its `get`) is served from here and
+ * kept then, without a second load. One: a longer window costs cold reads more than it gives
+ * writers (measured at 1, 4 and 64 in `apps/bench/README.md`, cold reads).
  */
-const WINDOW = 64;
+const WINDOW = 1;
 
 /** Atoms up to this many encoded bytes enter the decoded-atom cache on their first load. */
 const ADMIT_BYTES = 1024;
@@ -458,8 +459,8 @@ export class AtomStore {
    * every lookup walks) and small atoms (root cells, handles: at most `ADMIT_BYTES` encoded)
    * always do. On a backend with synchronous reads, any other atom enters on its second load
    * among the last `#maxSeen` atoms loaded and not kept (a doorkeeper, as in 2Q and TinyLFU),
-   * or when it is read again while among the last `WINDOW` of them (still decoded, a window as
-   * in W-TinyLFU): a leaf read once, by a random point read over a tree larger than the cache
+   * or when it is read again before `WINDOW` more are loaded (still decoded, a window as in
+   * W-TinyLFU): a leaf read once, by a random point read over a tree larger than the cache
    * or by a scan, is not worth its decoded form. Kept, it would push out atoms that are read
    * again, and its objects, promoted by the garbage collector while cached, would cost a copy
    * each; not kept, they die young. A leaf read again later is decoded again and then kept.
