@@ -51,6 +51,11 @@ export interface DatabaseHost extends CommitHost {
   blocking<T>(fn: () => T): T;
   /** False when `rerunnable` and `blocking` would only call `fn` (no blocking reads): skip them. */
   readonly switchesContext: boolean;
+  /**
+   * Runs `fn` so that the leaves it loads are kept in the decoded-atom cache at once (its
+   * synchronous part): a `transact` function's commit reads them again.
+   */
+  keeping<T>(fn: () => T): T;
 }
 
 /** Options of `db.diff`; `Name` is the root names of a database with declared roots. */
@@ -156,7 +161,9 @@ export class Database<Roots extends object = UntypedRoots> {
       for (let attempt = 0; ; ) {
         const tx = this.begin();
         try {
-          const result = await (this.#host.switchesContext ? this.#host.rerunnable(() => fn(tx)) : fn(tx));
+          const result = await (this.#host.switchesContext
+            ? this.#host.rerunnable(() => fn(tx))
+            : this.#host.keeping(() => fn(tx)));
           if (tx.active) await tx.commit();
           return result;
         } catch (error) {

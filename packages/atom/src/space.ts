@@ -218,6 +218,7 @@ export class ObjectSpace {
       rerunnable: (fn) => store.rerunnable(fn),
       blocking: (fn) => store.blocking(fn),
       switchesContext: store.switchesContext,
+      keeping: (fn) => store.keeping(fn),
     };
   }
 

@@ -92,9 +92,20 @@ describe('collections: lazy loading and eviction', () => {
     const doorkeeper = h.space.capabilities.syncReads;
     const leaves = Math.ceil(n / 64);
     expect(leaves).toBeGreaterThan(64);
+    // What a transaction function reads is kept at once (its commit reads it again): the leaf
+    // of a key read in `transact` for the first time is then served from memory outside it.
+    let before = loads();
+    await h.space.database('app').transact((tx) => {
+      expect((tx.get('d') as Dictionary<string, Rec>).get(key(2000))).toEqual(record(2000));
+    });
+    expect(loads() - before).toBeGreaterThanOrEqual(1);
+    expect(d.get(key(4000))).toEqual(record(4000)); // another leaf, loaded after it
+    before = loads();
+    expect(d.get(key(2001))).toEqual(record(2001));
+    expect(loads() - before).toBe(0);
     // A scan reads every leaf once: with the doorkeeper it keeps none of them.
     const cachedBefore = cached();
-    let before = loads();
+    before = loads();
     let sum = 0;
     for (const v of d.values()) sum += v.n;
     expect(sum).toBe((n * (n - 1)) / 2);
