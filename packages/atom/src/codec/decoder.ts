@@ -191,29 +191,13 @@ export function decodeBody(
           depth = top;
           break;
         }
-        case TAG_POINTER: {
-          const pointer = reader.pointer();
-          try {
-            value = reference(pointer);
-          } catch (error) {
-            throw new HookFailure(error);
-          }
+        case TAG_POINTER:
+          value = pointerValue(reader, reference);
           break;
-        }
-        case TAG_SEGMENT: {
+        case TAG_SEGMENT:
           if (inSegment) throw corrupt('segment inside a segment', at);
-          const size = reader.uint32();
-          reader.need(size);
-          const start = reader.pos;
-          const end = start + size;
-          if (segment !== null) {
-            value = segment(start, end);
-          } else {
-            value = decodeSegment(reader.bytes, start, end, reference);
-          }
-          reader.pos = end;
+          value = segmentValue(reader, reference, segment);
           break;
-        }
         default:
           throw corrupt(`unknown tag 0x${tag.toString(16).padStart(2, '0')}`, at);
       }
@@ -275,24 +259,38 @@ function leadingItems(
       array.push(reader.string());
     } else if (tag === TAG_POINTER) {
       reader.pos++;
-      const pointer = reader.pointer();
-      try {
-        array.push(reference(pointer));
-      } catch (error) {
-        throw new HookFailure(error);
-      }
+      array.push(pointerValue(reader, reference));
     } else if (tag === TAG_SEGMENT && !inSegment) {
       reader.pos++;
-      const size = reader.uint32();
-      reader.need(size);
-      const start = reader.pos;
-      const end = start + size;
-      array.push(segment !== null ? segment(start, end) : decodeSegment(bytes, start, end, reference));
-      reader.pos = end;
+      array.push(segmentValue(reader, reference, segment));
     } else break;
     done++;
   }
   return done;
+}
+
+/** The pointer after a `TAG_POINTER` at the reader's position, through the reference hook. */
+function pointerValue(reader: Reader, reference: PointerHook): unknown {
+  const pointer = reader.pointer();
+  try {
+    return reference(pointer);
+  } catch (error) {
+    throw new HookFailure(error);
+  }
+}
+
+/**
+ * The segment after a `TAG_SEGMENT` at the reader's position: what `segment` makes of its span
+ * when given, else its value decoded in place. The reader ends just after it.
+ */
+function segmentValue(reader: Reader, reference: PointerHook, segment: SegmentHook | null): unknown {
+  const size = reader.uint32();
+  reader.need(size);
+  const start = reader.pos;
+  const end = start + size;
+  const value = segment !== null ? segment(start, end) : decodeSegment(reader.bytes, start, end, reference);
+  reader.pos = end;
+  return value;
 }
 
 /** Decodes the value of the segment `bytes[start..end)`, which must hold exactly one value. */

@@ -68,14 +68,6 @@ const DECODED_SIZE_FACTOR = 3;
 /** The most leaves remembered as loaded once (see `AtomStore.#admit`): about 40 B each. */
 const MAX_SEEN = 65_536;
 
-/**
- * Leaves loaded and not kept that stay decoded until this many more are loaded (see `#admit`):
- * a leaf read again at once (a transaction's `set` after its `get`) is served from here and
- * kept then, without a second load. One: a longer window costs cold reads more than it gives
- * writers (measured at 1, 4 and 64 in `apps/bench/README.md`, cold reads).
- */
-const WINDOW = 1;
-
 /** Atoms up to this many encoded bytes enter the decoded-atom cache on their first load. */
 const ADMIT_BYTES = 1024;
 
@@ -100,8 +92,13 @@ export class AtomStore {
   readonly #seen = new Set<AtomPointer>();
   /** Depth of `keeping` calls running: while above 0, every loaded atom is kept. */
   #keeping = 0;
-  /** The last `WINDOW` leaves loaded and not kept, decoded, with the size the cache charges. */
-  readonly #window = new Map<AtomPointer, { readonly atom: Atom; readonly size: number }>();
+  /**
+   * The last leaf loaded and not kept, still decoded, with the size the cache charges (see
+   * `#admit`): read again before the next load, it is kept then, without a second load. One
+   * leaf: a longer window costs cold reads more than it gives writers (measured at 1, 4 and 64
+   * in `apps/bench/README.md`, cold reads).
+   */
+  #last: { readonly pointer: AtomPointer; readonly atom: Atom; readonly size: number } | undefined;
   readonly #maxSeen: number;
   #closed = false;
   #atomsWritten = 0;
@@ -197,7 +194,7 @@ export class AtomStore {
   evict(): void {
     this.#atoms.clear();
     this.#raw.clear();
-    this.#window.clear();
+    this.#last = undefined;
   }
 
   /** Writes encoded atoms in one backend call; pointers come back in the same order. */
@@ -225,7 +222,7 @@ export class AtomStore {
 
   /** The atom at `pointer`, when it is cached or the backend reads synchronously; else throws `not-loaded`. */
   loadSync(pointer: AtomPointer): Atom {
-    const cached = this.#atoms.get(pointer) ?? this.#fromWindow(pointer);
+    const cached = this.#atoms.get(pointer) ?? this.#fromLast(pointer);
     if (cached !== undefined) return cached;
     const held = this.#held.get(pointer);
     if (held !== undefined) return held.atom;
@@ -305,7 +302,7 @@ export class AtomStore {
 
   /** The atom at `pointer`; concurrent loads of one pointer share one read. */
   load(pointer: AtomPointer): Promise<Atom> {
-    const cached = this.#atoms.get(pointer) ?? this.#fromWindow(pointer);
+    const cached = this.#atoms.get(pointer) ?? this.#fromLast(pointer);
     if (cached !== undefined) return Promise.resolve(cached);
     let loading = this.#loading.get(pointer);
     if (loading === undefined) {
@@ -451,20 +448,16 @@ export class AtomStore {
     }
     const size = bytes.byteLength * DECODED_SIZE_FACTOR;
     if (this.#admit(pointer, atom, bytes.byteLength)) this.#atoms.set(pointer, atom, size);
-    else {
-      const window = this.#window;
-      window.set(pointer, { atom, size });
-      if (window.size > WINDOW) window.delete(window.keys().next().value as AtomPointer);
-    }
+    else this.#last = { pointer, atom, size };
     this.#atomsLoaded++;
     return atom;
   }
 
-  /** A leaf of the window (see `WINDOW`), read again: it moves into the cache. */
-  #fromWindow(pointer: AtomPointer): Atom | undefined {
-    const entry = this.#window.get(pointer);
-    if (entry === undefined) return undefined;
-    this.#window.delete(pointer);
+  /** The last leaf not kept (`#last`), read again: it moves into the cache. */
+  #fromLast(pointer: AtomPointer): Atom | undefined {
+    const entry = this.#last;
+    if (entry === undefined || entry.pointer !== pointer) return undefined;
+    this.#last = undefined;
     this.#seen.delete(pointer);
     this.#atoms.set(pointer, entry.atom, entry.size);
     return entry.atom;
@@ -475,8 +468,8 @@ export class AtomStore {
    * every lookup walks) and small atoms (root cells, handles: at most `ADMIT_BYTES` encoded)
    * always do. On a backend with synchronous reads, any other atom enters on its second load
    * among the last `#maxSeen` atoms loaded and not kept (a doorkeeper, as in 2Q and TinyLFU),
-   * or when it is read again before `WINDOW` more are loaded (still decoded, a window as in
-   * W-TinyLFU): a leaf read once, by a random point read over a tree larger than the cache
+   * or when it is read again before the next load (still decoded, `#last`: a window of one
+   * leaf, as in W-TinyLFU): a leaf read once, by a random point read over a tree larger than the cache
    * or by a scan, is not worth its decoded form. Kept, it would push out atoms that are read
    * again, and its objects, promoted by the garbage collector while cached, would cost a copy
    * each; not kept, they die young. A leaf read again later is decoded again and then kept.
